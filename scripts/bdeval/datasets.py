@@ -75,5 +75,5 @@ def save_dataset(path, x, y):
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as handle:
             handle.create_dataset("data", data=np.asarray(x, np.float32).transpose((0, 3, 1, 2)),
-                                  compression="gzip", compression_level=4)
+                                  compression="gzip", compression_opts=4)
             handle.create_dataset("label", data=np.asarray(y, np.float32))

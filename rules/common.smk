@@ -1,0 +1,107 @@
+# Config validation, helpers and wildcard constraints shared by all rules.
+import os
+import sys
+
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+SCRIPTS = os.path.join(workflow.basedir, "scripts")
+# Natively, run scripts with Snakemake's own interpreter (no venv activation needed);
+# under --use-apptainer / --use-conda, with the `python` of the image or environment.
+PYTHON = config["python"] or (
+    "python" if workflow.deployment_settings.deployment_method else sys.executable
+)
+BADNETS = {b["name"]: b for b in config["badnets"]}
+DEMO_MODELS = {m["name"]: m for m in config["demo"]["models"]}
+
+
+def _check_config():
+    if len(BADNETS) != len(config["badnets"]):
+        raise ValueError("config: badnet names must be unique")
+    for name, badnet in BADNETS.items():
+        triggers = [p["trigger"] for p in badnet["poisoned"]]
+        if len(set(triggers)) != len(triggers):
+            raise ValueError("config: badnet {}: poisoned trigger names must be unique".format(name))
+        for p in badnet["poisoned"]:
+            if p["target"] >= badnet["n_classes"]:
+                raise ValueError("config: badnet {}: target {} of '{}' is not below n_classes {}".format(
+                    name, p["target"], p["trigger"], badnet["n_classes"]))
+    if "demo" in BADNETS:
+        raise ValueError("config: 'demo' is reserved for the demo benchmark's folder")
+
+
+_check_config()
+
+
+wildcard_constraints:
+    badnet="|".join(BADNETS) or "no-badnet",
+    demo_model="|".join(DEMO_MODELS) or "no-demo-model",
+    drop=r"\d+(\.\d+)?",
+
+
+def log_path(name):
+    return os.path.join("results", "logs", name + ".log")
+
+
+def bench_path(name):
+    return os.path.join("results", "benchmarks", name + ".tsv")
+
+
+# --- inputs and arguments of one badnet ---------------------------------------------------
+
+
+def badnet_inputs(wildcards):
+    """Files a badnet's evaluation reads: weights, clean sets, poisoned sets."""
+    badnet = BADNETS[wildcards.badnet]
+    files = {
+        "weights": badnet["weights"],
+        "clean_validation": badnet["clean_validation"],
+        "clean_test": badnet["clean_test"],
+    }
+    files.update({"poisoned_" + p["trigger"]: p["file"] for p in badnet["poisoned"]})
+    return files
+
+
+def badnet_args(wildcards):
+    """Command-line arguments that describe a badnet to every evaluation script."""
+    badnet = BADNETS[wildcards.badnet]
+    args = [
+        "--badnet", badnet["name"],
+        "--weights", badnet["weights"],
+        "--n-classes", str(badnet["n_classes"]),
+        "--scaling", badnet["scaling"],
+        "--clean-validation", badnet["clean_validation"],
+        "--clean-test", badnet["clean_test"],
+    ]
+    for p in badnet["poisoned"]:
+        args += ["--poisoned", "{}:{}:{}".format(p["trigger"], p["target"], p["file"])]
+    return " ".join("'{}'".format(a) for a in args)
+
+
+# --- result rows: each defense registers the per-job file it writes ------------------------
+
+ROW_FILES = []  # (defense, path pattern with {badnet} and, per drop%, {drop})
+
+
+def register_rows(defense, pattern):
+    """Called by each defense's .smk; the summary picks up its rows without edits."""
+    if defense == "none" or defense in config["defenses"]:
+        ROW_FILES.append((defense, pattern))
+
+
+def drop_label(drop):
+    return "{:g}".format(drop)
+
+
+def row_files(badnet=None):
+    names = [badnet] if badnet else list(BADNETS)
+    files = []
+    for defense, pattern in ROW_FILES:
+        for name in names:
+            if "{drop}" in pattern:
+                files += [pattern.format(badnet=name, drop=drop_label(d)) for d in config["drops"]]
+            else:
+                files.append(pattern.format(badnet=name))
+    return files

@@ -1,0 +1,60 @@
+# The embedded demo benchmark: procedural faces and DeepID badnets trained by the workflow.
+
+
+def demo_poison_args(poison):
+    return " ".join("--poison {}:{}".format(p["trigger"], p["target"]) for p in poison)
+
+
+def demo_poison_pairs():
+    pairs = {(p["trigger"], p["target"]) for m in DEMO_MODELS.values() for p in m["poison"]}
+    return sorted(pairs)
+
+
+rule demo_data:
+    output:
+        train="results/demo/data/clean_train.h5",
+        valid="results/demo/data/clean_validation.h5",
+        test="results/demo/data/clean_test.h5",
+        poisoned=[
+            "results/demo/data/{}_to_{}_test.h5".format(t, y) for t, y in demo_poison_pairs()
+        ],
+    params:
+        demo=config["demo"],
+        poison=demo_poison_args(
+            [{"trigger": t, "target": y} for t, y in demo_poison_pairs()]
+        ),
+    log:
+        log_path("demo/data"),
+    benchmark:
+        bench_path("demo/data")
+    shell:
+        "{PYTHON} {SCRIPTS}/make_demo_data.py --out-dir results/demo/data"
+        " --n-classes {params.demo[n_classes]} --seed {params.demo[seed]}"
+        " --train-per-class {params.demo[train_per_class]}"
+        " --valid-per-class {params.demo[valid_per_class]}"
+        " --test-per-class {params.demo[test_per_class]}"
+        " {params.poison} > {log} 2>&1"
+
+
+rule demo_badnet:
+    input:
+        train="results/demo/data/clean_train.h5",
+        valid="results/demo/data/clean_validation.h5",
+    output:
+        weights="results/demo/models/{demo_model}_bd_weights.h5",
+        report="results/demo/models/{demo_model}_training.json",
+    params:
+        demo=config["demo"],
+        poison=lambda wc: demo_poison_args(DEMO_MODELS[wc.demo_model]["poison"]),
+    threads: 2
+    log:
+        log_path("demo/{demo_model}_training"),
+    benchmark:
+        bench_path("demo/{demo_model}_training")
+    shell:
+        "{PYTHON} {SCRIPTS}/train_demo_badnet.py --train {input.train} --valid {input.valid}"
+        " --n-classes {params.demo[n_classes]} {params.poison}"
+        " --poison-fraction {params.demo[poison_fraction]} --epochs {params.demo[epochs]}"
+        " --batch-size {params.demo[batch_size]} --learning-rate {params.demo[learning_rate]}"
+        " --seed {params.demo[seed]} --threads {threads}"
+        " --out {output.weights} --report {output.report} > {log} 2>&1"

@@ -1,0 +1,93 @@
+"""Result rows: one dict per badnet x defense x drop% x model variant, and the tables built from them.
+
+A row holds scalar fields and nested dicts such as {"asr": {"sunglasses": 0.99}}; tables
+flatten the dicts into columns like `asr:sunglasses`, so any defense can add fields.
+"""
+import csv
+import math
+
+from .outputs import atomic_path
+
+NO_POISONED_DATA = "no poisoned data"
+KEY_COLUMNS = ["badnet", "defense", "drop_pct", "variant"]
+LEADING_COLUMNS = ["clean_acc_valid", "clean_acc_test", "asr_mean", "asr_max", "detection_mean"]
+
+
+def make_row(badnet, defense, drop_pct, variant, **fields):
+    row = {"badnet": badnet, "defense": defense, "drop_pct": drop_pct, "variant": variant}
+    row.update(fields)
+    asr = fields.get("asr") or {}
+    if asr:
+        row["asr_mean"] = sum(asr.values()) / len(asr)
+        row["asr_max"] = max(asr.values())
+    elif "asr" in fields:
+        row.setdefault("note", NO_POISONED_DATA)
+    detection = fields.get("detection") or {}
+    if detection:
+        row["detection_mean"] = sum(detection.values()) / len(detection)
+    return row
+
+
+def flatten(row):
+    flat = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                flat["{}:{}".format(key, sub)] = subvalue
+        elif isinstance(value, (list, tuple)):
+            flat[key] = ";".join(str(v) for v in value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _sort_key(row):
+    drop = row.get("drop_pct")
+    return (str(row.get("badnet")), row.get("defense") != "none", str(row.get("defense")),
+            -1 if drop is None else float(drop), str(row.get("variant")))
+
+
+def table(rows):
+    """(columns, flat rows) ordered: keys, leading metrics, then every other column sorted."""
+    flat = [flatten(r) for r in sorted(rows, key=_sort_key)]
+    seen = set()
+    for r in flat:
+        seen.update(r)
+    lead = [c for c in KEY_COLUMNS + LEADING_COLUMNS if c in seen]
+    rest = sorted(seen - set(lead), key=lambda c: (c == "note", c.split(":")[0], c))
+    return lead + rest, flat
+
+
+def _fmt(value, percent):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return "{:.2f}".format(100 * value) if percent else "{:.6g}".format(value)
+    return str(value)
+
+
+def is_fraction_column(column):
+    return column.split(":")[0] in ("clean_acc_valid", "clean_acc_test", "asr", "asr_mean", "asr_max",
+                                    "detection", "detection_mean", "frr", "far") \
+        or column.startswith(("goodnet_", "frr", "far"))
+
+
+def write_csv(path, columns, flat):
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for r in flat:
+                writer.writerow([_fmt(r.get(c), False) for c in columns])
+
+
+def write_markdown(path, columns, flat):
+    header = ["{} (%)".format(c) if is_fraction_column(c) else c for c in columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(columns)]
+    for r in flat:
+        lines.append("| " + " | ".join(_fmt(r.get(c), is_fraction_column(c)) for c in columns) + " |")
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as handle:
+            handle.write("\n".join(lines) + "\n")

@@ -1,0 +1,41 @@
+"""Shared test setup: put <repo>/scripts on sys.path and locate the real CSAW data.
+
+Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
+"""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+# Real challenge material, read-only, next to the repository (never copied into it).
+CSAW = REPO.parent / "shared" / "csaw"
+
+N_CLASSES = 1283
+
+
+@pytest.fixture(scope="session")
+def csaw():
+    """Path to ../shared/csaw; skips the test when the real data are not there."""
+    if not (CSAW / "models").is_dir() or not (CSAW / "data").is_dir():
+        pytest.skip("real CSAW data not found at {}".format(CSAW))
+    return CSAW
+
+
+@pytest.fixture
+def writable_copy(tmp_path):
+    """copy(src, name) -> a writable copy of `src` in tmp_path (the shared files are read-only)."""
+
+    def copy(src, name=None):
+        dst = tmp_path / (name or Path(str(src)).name)
+        shutil.copyfile(str(src), str(dst))  # copyfile: content only, not the read-only mode
+        os.chmod(str(dst), 0o644)
+        return dst
+
+    return copy
