@@ -154,6 +154,15 @@ def test_labels_out_of_range(tmp_path, labels, span):
         load_dataset(path, n_classes=10)
 
 
+def test_label_range_boundary(tmp_path):
+    """n_classes=10 allows 9 and rejects 10 (off-by-one guard)."""
+    ok = write_h5(tmp_path / "ok.h5", data=faces(), label=np.array([0, 9, 9, 1], np.float32))
+    assert load_dataset(ok, n_classes=10).y.max() == 9
+    bad = write_h5(tmp_path / "bad.h5", data=faces(), label=np.array([0, 9, 10, 1], np.float32))
+    with input_error(bad, "labels span [0, 10]", "outside [0, 9]"):
+        load_dataset(bad, n_classes=10)
+
+
 def test_negative_labels_without_n_classes(tmp_path):
     path = write_h5(tmp_path / "labels.h5", data=faces(), label=np.array([0, 1, -3, 2], np.int64))
     with input_error(path, "labels span [-3, 2]", "outside"):
@@ -453,6 +462,19 @@ def test_atomic_path_keeps_the_old_file_when_the_body_raises(tmp_path):
             raise InputError(target, "bad input discovered late")
     assert target.read_text() == "old complete result"
     assert sorted(os.listdir(str(tmp_path))) == ["result.h5"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_atomic_path_output_respects_umask(tmp_path):
+    """The temporary file is private (0600); the finished output must not stay so."""
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "shared.json") as tmp:
+            with open(tmp, "w") as handle:
+                handle.write("{}")
+    finally:
+        os.umask(old)
+    assert oct(os.stat(str(tmp_path / "shared.json")).st_mode & 0o777) == oct(0o644)
 
 
 def test_atomic_path_writes_on_success(tmp_path):

@@ -236,6 +236,24 @@ def test_save_weights_then_load_model_round_trip(model, data, saved_weights):
                               inference.predict_proba(original, ds.x, "raw"))
 
 
+def h5_datasets(path):
+    found = {}
+    with h5py.File(str(path), "r") as handle:
+        handle.visititems(lambda name, obj: found.__setitem__(name, (obj.shape, obj.dtype))
+                          if isinstance(obj, h5py.Dataset) else None)
+        weight_names = {name: [n.decode("utf8") if isinstance(n, bytes) else n
+                               for n in handle[name].attrs["weight_names"]]
+                        for name in handle}
+    return found, weight_names
+
+
+def test_saved_file_has_the_keras_2_layout_of_the_challenge_files(csaw, saved_weights):
+    """Same groups, dataset names, shapes, dtypes and weight_names as the real lab3 file."""
+    assert h5_datasets(saved_weights) == h5_datasets(csaw / MODELS["lab3"][0])
+    with h5py.File(str(saved_weights), "r") as handle:
+        assert handle["conv_1/conv_1/kernel:0"].shape == (4, 4, 3, 20)
+
+
 def test_saved_file_is_readable_by_keras_load_weights(model, data, saved_weights):
     """The challenge's own tools (keras model.load_weights) can read what we write."""
     with h5py.File(str(saved_weights), "r") as handle:

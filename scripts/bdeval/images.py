@@ -12,6 +12,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def load_image(path):
+    if os.path.isdir(str(path)):
+        raise InputError(path, "is a folder, not an image file")
     if not os.path.isfile(str(path)):
         raise InputError(path, "no such file")
     try:
@@ -39,8 +41,9 @@ def list_images(paths):
     for path in paths:
         if os.path.isdir(str(path)):
             for name in sorted(os.listdir(str(path))):
-                if name.lower().endswith(IMAGE_SUFFIXES):
-                    found.append(os.path.join(str(path), name))
+                full = os.path.join(str(path), name)
+                if name.lower().endswith(IMAGE_SUFFIXES) and os.path.isfile(full):
+                    found.append(full)
         else:
             found.append(str(path))
     return found

@@ -20,6 +20,9 @@ def scale(x, scaling):
 def run_batched(model, x_raw, scaling=None, batch_size=256):
     """Run `model` batch by batch; only one batch is scaled at a time. scaling=None: as given."""
     n = len(x_raw)
+    if n == 0:
+        out_shape = tuple(int(d) for d in model.output_shape[1:])
+        return np.zeros((0,) + out_shape, np.float32)
     outputs = []
     for start in range(0, n, batch_size):
         batch = x_raw[start:start + batch_size]
