@@ -9,13 +9,30 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
+
+
+# Image of every job under --use-apptainer (config `container`; containers/README.md).
+container: config["container"] or None
+
+
 include: "rules/demo.smk"
+include: "rules/csaw_data.smk"
 include: "rules/baseline.smk"
+include: "rules/strip.smk"
+include: "rules/pruning.smk"
+include: "rules/neural_cleanse.smk"
 include: "rules/summary.smk"
+
+
+# Environment of every job under --software-deployment-method conda (rules that name none).
+for _rule in workflow.rules:
+    if _rule.shellcmd and _rule.conda_env is None:
+        _rule.conda_env = os.path.join(workflow.basedir, "envs", "bdeval.yaml")
 
 
 rule all:
     input:
         "results/summary.csv",
         "results/summary.md",
+        neural_cleanse_targets(),
     default_target: True

@@ -16,7 +16,7 @@ rule baseline:
     benchmark:
         bench_path("{badnet}/baseline")
     shell:
-        "{PYTHON} {SCRIPTS}/evaluate_baseline.py {params.badnet}"
+        f"{PYTHON} {SCRIPTS}/evaluate_baseline.py" " {params.badnet}"
         " --batch-size {params.batch_size} --threads {threads}"
         " --out-json {output.json} --out-rows {output.rows} > {log} 2>&1"
 

@@ -42,11 +42,11 @@ wildcard_constraints:
 
 
 def log_path(name):
-    return os.path.join("results", "logs", name + ".log")
+    return os.path.join("results", "logs", "{}.log".format(name))
 
 
 def bench_path(name):
-    return os.path.join("results", "benchmarks", name + ".tsv")
+    return os.path.join("results", "benchmarks", "{}.tsv".format(name))
 
 
 # --- inputs and arguments of one badnet ---------------------------------------------------
@@ -60,7 +60,7 @@ def badnet_inputs(wildcards):
         "clean_validation": badnet["clean_validation"],
         "clean_test": badnet["clean_test"],
     }
-    files.update({"poisoned_" + p["trigger"]: p["file"] for p in badnet["poisoned"]})
+    files.update({"poisoned_{}".format(p["trigger"]): p["file"] for p in badnet["poisoned"]})
     return files
 
 
@@ -105,3 +105,33 @@ def row_files(badnet=None):
             else:
                 files.append(pattern.format(badnet=name))
     return files
+
+
+# --- the demo benchmark and the real challenge files --------------------------------------
+
+
+def demo_poison_args(poison):
+    return " ".join("--poison {}:{}".format(p["trigger"], p["target"]) for p in poison)
+
+
+def demo_poison_pairs():
+    pairs = {(p["trigger"], p["target"]) for m in DEMO_MODELS.values() for p in m["poison"]}
+    return sorted(pairs)
+
+
+def csaw_local_arg():
+    local = config["csaw"]["local_dir"]
+    return "--local-dir '{}'".format(local) if local else ""
+
+
+# --- pruning --------------------------------------------------------------------------------
+
+
+def pruning_drop_files(name):
+    """The pruning job's per-drop% outputs, {badnet} left as a wildcard."""
+    return ["results/{{badnet}}/pruning/{}/{}".format(drop_label(d), name) for d in config["drops"]]
+
+
+def pruning_plot_files(wildcards):
+    base = os.path.join("results", wildcards.badnet, "pruning", "plots")
+    return [os.path.join(base, "pruning_curve.png"), os.path.join(base, "activation_maps.png")]

@@ -1,15 +1,6 @@
 # The embedded demo benchmark: procedural faces and DeepID badnets trained by the workflow.
 
 
-def demo_poison_args(poison):
-    return " ".join("--poison {}:{}".format(p["trigger"], p["target"]) for p in poison)
-
-
-def demo_poison_pairs():
-    pairs = {(p["trigger"], p["target"]) for m in DEMO_MODELS.values() for p in m["poison"]}
-    return sorted(pairs)
-
-
 rule demo_data:
     output:
         train="results/demo/data/clean_train.h5",
@@ -28,7 +19,7 @@ rule demo_data:
     benchmark:
         bench_path("demo/data")
     shell:
-        "{PYTHON} {SCRIPTS}/make_demo_data.py --out-dir results/demo/data"
+        f"{PYTHON} {SCRIPTS}/make_demo_data.py" " --out-dir results/demo/data"
         " --n-classes {params.demo[n_classes]} --seed {params.demo[seed]}"
         " --train-per-class {params.demo[train_per_class]}"
         " --valid-per-class {params.demo[valid_per_class]}"
@@ -47,12 +38,14 @@ rule demo_badnet:
         demo=config["demo"],
         poison=lambda wc: demo_poison_args(DEMO_MODELS[wc.demo_model]["poison"]),
     threads: 2
+    resources:
+        gpu=1,
     log:
         log_path("demo/{demo_model}_training"),
     benchmark:
         bench_path("demo/{demo_model}_training")
     shell:
-        "{PYTHON} {SCRIPTS}/train_demo_badnet.py --train {input.train} --valid {input.valid}"
+        f"{PYTHON} {SCRIPTS}/train_demo_badnet.py" " --train {input.train} --valid {input.valid}"
         " --n-classes {params.demo[n_classes]} {params.poison}"
         " --poison-fraction {params.demo[poison_fraction]} --epochs {params.demo[epochs]}"
         " --batch-size {params.demo[batch_size]} --learning-rate {params.demo[learning_rate]}"

@@ -12,7 +12,7 @@ rule summary:
     benchmark:
         bench_path("summary")
     shell:
-        "{PYTHON} {SCRIPTS}/summarize.py {input} --out-csv {output.csv} --out-md {output.md}"
+        f"{PYTHON} {SCRIPTS}/summarize.py" " {input} --out-csv {output.csv} --out-md {output.md}"
         " > {log} 2>&1"
 
 
@@ -27,5 +27,5 @@ rule badnet_summary:
     benchmark:
         bench_path("{badnet}/summary")
     shell:
-        "{PYTHON} {SCRIPTS}/summarize.py {input} --out-csv {output.csv} --out-md {output.md}"
+        f"{PYTHON} {SCRIPTS}/summarize.py" " {input} --out-csv {output.csv} --out-md {output.md}"
         " > {log} 2>&1"

@@ -70,7 +70,8 @@ def _fmt(value, percent):
 
 def is_fraction_column(column):
     return column.split(":")[0] in ("clean_acc_valid", "clean_acc_test", "asr", "asr_mean", "asr_max",
-                                    "detection", "detection_mean", "frr", "far") \
+                                    "detection", "detection_mean", "frr", "far",
+                                    "false_alarm_clean") \
         or column.startswith(("goodnet_", "frr", "far"))
 
 

@@ -62,3 +62,20 @@ def adam(learning_rate, beta_1=0.9, beta_2=0.999):
 
 def clear_session():
     keras.backend.clear_session()
+
+
+def batch_predictor(model):
+    """A callable batch (numpy, any batch size) -> model outputs (numpy), for many calls.
+
+    TF 2: one tf.function with an unknown batch dimension, traced once (predict_on_batch
+    retraces on each new batch size and costs more per call); TF 1.15: predict_on_batch.
+    """
+    if LEGACY:
+        return model.predict_on_batch
+    spec = tf.TensorSpec([None] + list(model.input_shape[1:]), tf.float32)
+    forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    def predict(batch):
+        return forward(tf.convert_to_tensor(batch, tf.float32)).numpy()
+
+    return predict

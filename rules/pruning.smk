@@ -1,0 +1,115 @@
+# Pruning and fine-pruning of conv_3 (Liu et al., "Fine-Pruning", RAID 2018).
+# One pruning job per badnet computes the curve once (pool_3 activations once, only the head per
+# step) and writes the pruned net of every drop%; one fine-pruning job per badnet x drop%.
+
+
+PRUNING = config["pruning"]
+
+
+rule pruning:
+    input:
+        unpack(badnet_inputs),
+    output:
+        weights=pruning_drop_files("repaired_weights.h5"),
+        goodnet=pruning_drop_files("goodnet.json"),
+        records=pruning_drop_files("pruning.json"),
+        rows=pruning_drop_files("rows.json"),
+        curve="results/{badnet}/pruning/curve.csv",
+        curve_json="results/{badnet}/pruning/curve.json",
+        maps="results/{badnet}/pruning/activation_maps.npz",
+        summary="results/{badnet}/pruning/pruning.json",
+    params:
+        badnet=badnet_args,
+        drops=" ".join(drop_label(d) for d in config["drops"]),
+        batch_size=config["batch_size"],
+        head_batch_size=PRUNING["head_batch_size"],
+        seed=config["seed"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        log_path("{badnet}/pruning"),
+    benchmark:
+        bench_path("{badnet}/pruning")
+    shell:
+        f"{PYTHON} {SCRIPTS}/prune_badnet.py" " {params.badnet} --drops {params.drops}"
+        " --batch-size {params.batch_size} --head-batch-size {params.head_batch_size}"
+        " --threads {threads} --seed {params.seed}"
+        " --out-dir results/{wildcards.badnet}/pruning > {log} 2>&1"
+
+
+rule pruning_plots:
+    input:
+        curve="results/{badnet}/pruning/curve.csv",
+        maps="results/{badnet}/pruning/activation_maps.npz",
+        summary="results/{badnet}/pruning/pruning.json",
+    output:
+        curve=report("results/{badnet}/pruning/plots/pruning_curve.png", category="Pruning",
+                     subcategory="{badnet}", caption="../report/pruning_curve.rst"),
+        maps=report("results/{badnet}/pruning/plots/activation_maps.png", category="Pruning",
+                    subcategory="{badnet}", caption="../report/activation_maps.rst"),
+    params:
+        badnet="{badnet}",
+        drops=" ".join(drop_label(d) for d in config["drops"]),
+    threads: 1
+    log:
+        log_path("{badnet}/pruning_plots"),
+    benchmark:
+        bench_path("{badnet}/pruning_plots")
+    shell:
+        f"{PYTHON} {SCRIPTS}/plot_pruning.py" " --badnet {params.badnet} --curve {input.curve}"
+        " --maps {input.maps} --summary {input.summary}"
+        " --out-curve {output.curve} --out-maps {output.maps} > {log} 2>&1"
+
+
+rule pruning_rows:
+    # The rows come from the pruning job; this step publishes them for the summary and, through
+    # the (unread) plots input, makes the default run draw each badnet's pruning plots too.
+    input:
+        rows="results/{badnet}/pruning/{drop}/rows.json",
+        plots=pruning_plot_files,
+    output:
+        "results/{badnet}/rows/pruning_{drop}.json",
+    localrule: True
+    threads: 1
+    log:
+        log_path("{badnet}/pruning_rows_{drop}"),
+    benchmark:
+        bench_path("{badnet}/pruning_rows_{drop}")
+    shell:
+        "cp {input.rows} {output} 2> {log}"
+
+
+rule fine_pruning:
+    input:
+        unpack(badnet_inputs),
+        pruned="results/{badnet}/pruning/{drop}/repaired_weights.h5",
+    output:
+        weights="results/{badnet}/fine_pruning/{drop}/repaired_weights.h5",
+        goodnet="results/{badnet}/fine_pruning/{drop}/goodnet.json",
+        json="results/{badnet}/fine_pruning/{drop}/fine_pruning.json",
+        rows="results/{badnet}/rows/fine_pruning_{drop}.json",
+    params:
+        badnet=badnet_args,
+        batch_size=config["batch_size"],
+        seed=config["seed"],
+        fine=PRUNING,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        log_path("{badnet}/fine_pruning_{drop}"),
+    benchmark:
+        bench_path("{badnet}/fine_pruning_{drop}")
+    shell:
+        f"{PYTHON} {SCRIPTS}/fine_prune.py" " {params.badnet} --pruned-weights {input.pruned}"
+        " --drop {wildcards.drop} --epochs {params.fine[fine_tune_epochs]}"
+        " --learning-rate {params.fine[fine_tune_learning_rate]}"
+        " --fine-tune-batch-size {params.fine[fine_tune_batch_size]}"
+        " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"
+        " --out-weights {output.weights} --out-goodnet {output.goodnet} --out-json {output.json}"
+        " --out-rows {output.rows} > {log} 2>&1"
+
+
+register_rows("pruning", "results/{badnet}/rows/pruning_{drop}.json")
+register_rows("fine_pruning", "results/{badnet}/rows/fine_pruning_{drop}.json")

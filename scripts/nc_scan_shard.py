@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Neural Cleanse scan of one label range of a badnet: reverse-engineer a trigger per label.
+
+Labels are optimized in batches (one tensor of masks and patterns per batch). Each finished
+label is written to --progress-dir at once, so a killed job resumes where it stopped: batches
+whose labels are all saved are skipped, a partly saved batch is recomputed as a whole (same
+batch, same seed: same results).
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bdeval import nc_core, nc_store, tfcompat  # noqa: E402
+from bdeval.cli import add_badnet_args  # noqa: E402
+from bdeval.datasets import load_dataset  # noqa: E402
+from bdeval.errors import InputError, run_cli  # noqa: E402
+from bdeval.inference import scale  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_badnet_args(parser)
+    parser.add_argument("--first", type=int, required=True, help="first label of the shard")
+    parser.add_argument("--last", type=int, required=True, help="last label of the shard (inclusive)")
+    parser.add_argument("--schedule", default="default", choices=sorted(nc_core.SCHEDULES))
+    parser.add_argument("--settings", default="{}", help="JSON overrides of the schedule's settings")
+    parser.add_argument("--memory-mb", type=float, default=4096,
+                        help="working memory for one batch of labels (sets the labels per batch)")
+    parser.add_argument("--progress-dir", required=True, help="per-label results (resume)")
+    parser.add_argument("--out", required=True, help="the shard's results (.npz)")
+    return parser.parse_args(argv)
+
+
+def check_args(args):
+    if not 0 <= args.first <= args.last < args.n_classes:
+        raise InputError("--first/--last", "label range {}-{} is not within [0, {}]".format(
+            args.first, args.last, args.n_classes - 1))
+    try:
+        overrides = json.loads(args.settings)
+        settings = nc_core.settings_for(args.schedule, overrides)
+    except ValueError as err:
+        raise InputError("--settings", str(err)) from None
+    return settings
+
+
+def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch):
+    """Results of `labels`, reusing saved ones; label_batch halves on out-of-memory."""
+    results = {}
+    start = 0
+    while start < len(labels):
+        chunk = labels[start:start + label_batch]
+        saved = [nc_store.load_label(progress_dir, y_, fprint) for y_ in chunk]
+        if all(r is not None for r in saved):
+            results.update((r["label"], r) for r in saved)
+            logging.info("labels %d-%d: already done", chunk[0], chunk[-1])
+            start += len(chunk)
+            continue
+        logging.info("labels %d-%d: optimizing %d labels together", chunk[0], chunk[-1], len(chunk))
+        began = time.time()
+        try:
+            done = nc_core.reverse_engineer(
+                loss, x, y, chunk, settings, seed,
+                on_done=lambda r: nc_store.save_label(progress_dir, r, fprint))
+        except (tfcompat.tf.errors.ResourceExhaustedError, MemoryError):
+            if label_batch == 1:
+                raise
+            label_batch = max(1, label_batch // 2)
+            logging.warning("out of memory: %d labels per batch from now on", label_batch)
+            continue
+        results.update((r["label"], r) for r in done)
+        logging.info("labels %d-%d: %.1f s (%.2f s per label)", chunk[0], chunk[-1],
+                     time.time() - began, (time.time() - began) / len(chunk))
+        start += len(chunk)
+    return [results[y_] for y_ in labels]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    settings = check_args(args)
+    tfcompat.configure(args.seed, args.threads)
+    from bdeval.nc_tf import TriggerLoss
+    from bdeval.weights import load_model
+
+    valid = load_dataset(args.clean_validation, args.n_classes)
+    model = load_model(args.weights, args.n_classes)
+    fprint = nc_store.fingerprint(settings, args.seed, args.weights, args.clean_validation,
+                                  args.scaling, args.n_classes)
+    labels = list(range(args.first, args.last + 1))
+    label_batch = nc_core.label_batch_size(settings, args.memory_mb, len(labels))
+    n_pool = nc_core.pool_size(settings, valid.y)
+    if n_pool < 1:
+        raise InputError(args.clean_validation, "no clean image of another class to optimize on")
+    logging.info("%s: labels %d-%d, schedule %s, %d images per label, %d labels per batch",
+                 args.badnet, args.first, args.last, args.schedule, n_pool, label_batch)
+    pattern_scale = 255.0 if args.scaling == "raw" else 1.0
+    loss = TriggerLoss(model, pattern_scale)
+    began = time.time()
+    results = scan(loss, scale(valid.x, args.scaling), valid.y, labels, settings, args.seed,
+                   args.progress_dir, fprint, label_batch)
+    meta = {"badnet": args.badnet, "schedule": args.schedule, "settings": settings,
+            "seed": args.seed, "fingerprint": fprint, "n_classes": args.n_classes,
+            "images_per_label": n_pool, "seconds": time.time() - began,
+            "stack": tfcompat.stack_description()}
+    nc_store.save_results(args.out, results, meta)
+    logging.info("%s: %d labels written to %s", args.badnet, len(results), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
