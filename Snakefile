@@ -11,6 +11,12 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 
 
+wildcard_constraints:
+    badnet="|".join(BADNETS) or "no-badnet",
+    demo_model="|".join(DEMO_MODELS) or "no-demo-model",
+    drop=r"\d+(\.\d+)?",
+
+
 # Image of every job under --use-apptainer (config `container`; containers/README.md).
 container: config["container"] or None
 

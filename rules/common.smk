@@ -1,4 +1,5 @@
 # Config validation, helpers and wildcard constraints shared by all rules.
+import json
 import os
 import sys
 
@@ -33,12 +34,6 @@ def _check_config():
 
 
 _check_config()
-
-
-wildcard_constraints:
-    badnet="|".join(BADNETS) or "no-badnet",
-    demo_model="|".join(DEMO_MODELS) or "no-demo-model",
-    drop=r"\d+(\.\d+)?",
 
 
 def log_path(name):
@@ -135,3 +130,22 @@ def pruning_drop_files(name):
 def pruning_plot_files(wildcards):
     base = os.path.join("results", wildcards.badnet, "pruning", "plots")
     return [os.path.join(base, "pruning_curve.png"), os.path.join(base, "activation_maps.png")]
+
+
+# --- Neural Cleanse ------------------------------------------------------------------------
+
+
+def nc_scanned_labels(badnet):
+    """Labels 0..n-1 that the scan covers: all, unless neural_cleanse.max_labels caps them."""
+    n, cap = BADNETS[badnet]["n_classes"], config["neural_cleanse"]["max_labels"]
+    return min(n, cap) if cap else n
+
+
+def nc_shards(badnet):
+    n, size = nc_scanned_labels(badnet), config["neural_cleanse"]["shard_size"]
+    return ["{}-{}".format(a, min(a + size, n) - 1) for a in range(0, n, size)]
+
+
+def neural_cleanse_targets():
+    """Extra targets of the default target: the MAD table when neural_cleanse is a configured defense."""
+    return ["results/mad.csv"] if "neural_cleanse" in config["defenses"] else []

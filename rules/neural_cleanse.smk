@@ -1,24 +1,11 @@
 # Neural Cleanse: trigger reverse-engineering of every label in label-range shards, MAD anomaly
 # index over the gathered norms, and the input-filter mitigation per drop%.
-import json
-
-
 NC = config["neural_cleanse"]
 NC_OVERRIDES = {
     key: NC[key]
     for key in ("images_per_label", "mini_batch", "epochs", "learning_rate", "init_cost", "patience")
     if NC.get(key) is not None
 }
-
-
-def nc_shards(badnet):
-    n, size = BADNETS[badnet]["n_classes"], NC["shard_size"]
-    return ["{}-{}".format(a, min(a + size, n) - 1) for a in range(0, n, size)]
-
-
-def neural_cleanse_targets():
-    """Extra targets of `rule all`: the MAD table when neural_cleanse is a configured defense."""
-    return ["results/mad.csv"] if "neural_cleanse" in config["defenses"] else []
 
 
 rule nc_scan:
@@ -33,6 +20,9 @@ rule nc_scan:
         badnet=badnet_args,
         settings=json.dumps(NC_OVERRIDES),
         progress="results/{badnet}/neural_cleanse/progress/{first}-{last}",
+        schedule=NC["schedule"],
+        memory_mb=NC["memory_mb"],
+        seed=NC["seed"],
     threads: NC["threads"]
     resources:
         gpu=1,
@@ -41,9 +31,9 @@ rule nc_scan:
     benchmark:
         bench_path("{badnet}/neural_cleanse/scan_{first}-{last}")
     shell:
-        "{PYTHON} {SCRIPTS}/nc_scan_shard.py {params.badnet} --first {wildcards.first}"
-        " --last {wildcards.last} --schedule {NC[schedule]} --settings '{params.settings}'"
-        " --memory-mb {NC[memory_mb]} --seed {NC[seed]} --threads {threads}"
+        f"{PYTHON} {SCRIPTS}/nc_scan_shard.py" " {params.badnet} --first {wildcards.first}"
+        " --last {wildcards.last} --schedule {params.schedule} --settings '{params.settings}'"
+        " --memory-mb {params.memory_mb} --seed {params.seed} --threads {threads}"
         " --progress-dir {params.progress} --out {output} > {log} 2>&1"
 
 
@@ -65,14 +55,15 @@ rule nc_gather:
             "--poisoned '{}:{}:{}'".format(p["trigger"], p["target"], p["file"])
             for p in BADNETS[wc.badnet]["poisoned"]
         ),
-        n_classes=lambda wc: BADNETS[wc.badnet]["n_classes"],
+        n_labels=lambda wc: nc_scanned_labels(wc.badnet),
+        threshold=NC["threshold"],
     log:
         log_path("{badnet}/neural_cleanse/gather"),
     benchmark:
         bench_path("{badnet}/neural_cleanse/gather")
     shell:
-        "{PYTHON} {SCRIPTS}/nc_gather.py {input} --badnet {wildcards.badnet}"
-        " --n-classes {params.n_classes} {params.poisoned} --threshold {NC[threshold]}"
+        f"{PYTHON} {SCRIPTS}/nc_gather.py" " {input} --badnet {wildcards.badnet}"
+        " --n-classes {params.n_labels} {params.poisoned} --threshold {params.threshold}"
         " --out-csv {output.norms} --out-npz {output.triggers} --out-json {output.summary}"
         " --out-png {output.gallery} > {log} 2>&1"
 
@@ -88,6 +79,8 @@ rule nc_mitigate:
     params:
         badnet=badnet_args,
         batch_size=config["batch_size"],
+        filter_neurons=NC["filter_neurons"],
+        seed=NC["seed"],
     threads: 2
     resources:
         gpu=1,
@@ -96,10 +89,10 @@ rule nc_mitigate:
     benchmark:
         bench_path("{badnet}/neural_cleanse/mitigate_{drop}")
     shell:
-        "{PYTHON} {SCRIPTS}/nc_mitigate.py {params.badnet} --drop {wildcards.drop}"
+        f"{PYTHON} {SCRIPTS}/nc_mitigate.py" " {params.badnet} --drop {wildcards.drop}"
         " --summary {input.summary} --triggers {input.triggers}"
-        " --filter-neurons {NC[filter_neurons]} --batch-size {params.batch_size}"
-        " --threads {threads} --seed {NC[seed]} --out-spec {output.spec}"
+        " --filter-neurons {params.filter_neurons} --batch-size {params.batch_size}"
+        " --threads {threads} --seed {params.seed} --out-spec {output.spec}"
         " --out-rows {output.rows} > {log} 2>&1"
 
 
@@ -113,7 +106,7 @@ rule nc_mad_table:
     benchmark:
         bench_path("neural_cleanse_mad")
     shell:
-        "{PYTHON} {SCRIPTS}/nc_mad_table.py {input} --out {output} > {log} 2>&1"
+        f"{PYTHON} {SCRIPTS}/nc_mad_table.py" " {input} --out {output} > {log} 2>&1"
 
 
 register_rows("neural_cleanse", "results/{badnet}/rows/neural_cleanse_{drop}.json")
