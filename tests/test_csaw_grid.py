@@ -87,7 +87,7 @@ def test_every_defense_row_is_present_and_sane(grid, defense, variants):
                 if r["variant"] == "goodnet":
                     for column in r:
                         if column.startswith("asr:") and r[column] and r.get("detection:" + column[4:]):
-                            assert float(r[column]) + float(r["detection:" + column[4:]]) <= 1.0 + 1e-9
+                            assert float(r[column]) + float(r["detection:" + column[4:]]) <= 1.0 + 1e-5
                 if net == "anonymous_2":
                     assert r["asr_mean"] == "" and r["note"] == "no poisoned data"
 
