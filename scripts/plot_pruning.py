@@ -42,7 +42,7 @@ def read_curve(path):
 
 def read_maps(path):
     try:
-        with np.load(str(path)) as handle:
+        with np.load(str(path), allow_pickle=False) as handle:
             return {k: handle[k] for k in handle.files}
     except (OSError, ValueError) as err:
         raise InputError(path, "unreadable activation maps ({})".format(err)) from None

@@ -2,8 +2,10 @@
 
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
+import glob
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +20,19 @@ if str(SCRIPTS) not in sys.path:
 CSAW = REPO.parent / "shared" / "csaw"
 
 N_CLASSES = 1283
+
+
+
+def python38():
+    """A real Python 3.8 interpreter (PATH or pyenv), not a shim; None if there is none."""
+    candidates = [shutil.which("python3.8")]
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(os.path.join(root, "versions", "3.8*", "bin", "python3.8")))
+    for exe in candidates:
+        if exe and subprocess.run([exe, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            return exe
+    return None
 
 
 @pytest.fixture(scope="session")

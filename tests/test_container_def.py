@@ -5,7 +5,6 @@ What stays unverified here: the base image itself (nvcr.io is not reachable) and
 TensorFlow 1.15 with Python 3.8 (tests/test_python_compat.py runs the same self-test on the
 host stacks).
 """
-import glob
 import os
 import re
 import shutil
@@ -14,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, python38
 
 DEF = REPO / "containers" / "bdeval-tf1.def"
 REQUIREMENTS = REPO / "containers" / "requirements-container.txt"
@@ -59,17 +58,6 @@ def test_every_extra_package_is_pinned():
         names.add(pin.split("==")[0].lower())
     assert {"h5py", "pillow", "pyyaml", "matplotlib"} <= names
     assert "numpy" not in names and "tensorflow" not in names  # those stay the image's own
-
-
-def python38():
-    candidates = [shutil.which("python3.8")]
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(os.path.join(root, "versions", "3.8*", "bin", "python3.8")))
-    for exe in candidates:
-        if exe and subprocess.run([exe, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
-            return exe
-    return None
 
 
 def run(cmd, **kwargs):

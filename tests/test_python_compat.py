@@ -17,24 +17,13 @@ import sys
 
 import pytest
 
-from conftest import REPO, SCRIPTS
+from conftest import REPO, SCRIPTS, python38
 
 IMAGE_PACKAGES = {"numpy", "h5py", "PIL", "tensorflow", "matplotlib", "yaml"}
 CONTAINER_CODE = sorted(glob.glob(str(SCRIPTS / "*.py")) + glob.glob(str(SCRIPTS / "bdeval" / "*.py"))
                         + [str(REPO / "containers" / "selftest.py")])
 LOCAL = {os.path.splitext(os.path.basename(p))[0] for p in glob.glob(str(SCRIPTS / "*.py"))}
 LOCAL.add("bdeval")
-
-
-def python38():
-    candidates = [shutil.which("python3.8")]
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(os.path.join(root, "versions", "3.8*", "bin", "python3.8")))
-    for exe in candidates:
-        if exe and subprocess.run([exe, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
-            return exe
-    return None
 
 
 def test_vermin_minimum_version_is_at_most_3_7():

@@ -44,7 +44,7 @@ def load_label(directory, label, fprint):
     if not os.path.exists(path):
         return None
     try:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             if str(data["fingerprint"]) != fprint or int(data["label"]) != int(label):
                 return None
             result = {"label": int(label), "mask": data["mask"], "pattern": data["pattern"]}
@@ -71,7 +71,7 @@ def save_results(path, results, meta):
 
 def load_results(path):
     """(list of result dicts, meta dict) from save_results' file."""
-    with np.load(str(path)) as data:  # read each array once: an npz decompresses per access
+    with np.load(str(path), allow_pickle=False) as data:  # read each array once: an npz decompresses per access
         arrays = {key: data[key] for key in ["labels", "masks", "patterns", "meta"] + SCALARS}
     meta = json.loads(str(arrays["meta"]))
     results = []

@@ -69,9 +69,9 @@ def _fmt(value, percent):
 
 
 def is_fraction_column(column):
+    """Columns holding fractions, shown as percentages in the Markdown table."""
     return column.split(":")[0] in ("clean_acc_valid", "clean_acc_test", "asr", "asr_mean", "asr_max",
-                                    "detection", "detection_mean", "frr", "far",
-                                    "false_alarm_clean") \
+                                    "detection", "detection_mean", "false_alarm_clean") \
         or column.startswith(("goodnet_", "frr", "far"))
 
 
