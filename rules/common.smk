@@ -146,6 +146,32 @@ def nc_shards(badnet):
     return ["{}-{}".format(a, min(a + size, n) - 1) for a in range(0, n, size)]
 
 
+def nc_screen_shards(wildcards):
+    return expand("results/{badnet}/neural_cleanse/shards/{shard}.npz", badnet=wildcards.badnet,
+                  shard=nc_shards(wildcards.badnet))
+
+
+def nc_refine_parts(wildcards):
+    """The refinement jobs' outputs; none when refinement is off."""
+    refine = config["neural_cleanse"]["refine"]
+    if not refine["enabled"]:
+        return []
+    return expand("results/{badnet}/neural_cleanse/refine/part_{part}.npz", badnet=wildcards.badnet,
+                  part=range(refine["jobs"]))
+
+
+def nc_refine_plan(wildcards):
+    if not config["neural_cleanse"]["refine"]["enabled"]:
+        return []
+    return "results/{}/neural_cleanse/refine/plan.json".format(wildcards.badnet)
+
+
+def nc_trigger_rows_args(wildcards):
+    """--trigger-rows of the poisoned sets whose trigger region (image rows) is known."""
+    return " ".join("--trigger-rows '{}:{}:{}'".format(p["trigger"], p["rows"][0], p["rows"][1])
+                    for p in BADNETS[wildcards.badnet]["poisoned"] if p.get("rows"))
+
+
 def neural_cleanse_targets():
     """Extra targets of the default target: the MAD table when neural_cleanse is a configured defense."""
     return ["results/mad.csv"] if "neural_cleanse" in config["defenses"] else []

@@ -1,11 +1,13 @@
-# Neural Cleanse: trigger reverse-engineering of every label in label-range shards, MAD anomaly
-# index over the gathered norms, and the input-filter mitigation per drop%.
+# Neural Cleanse: screening of every label in label-range shards, refinement of the candidates
+# and a reference sample (warm-started, careful schedule), the MAD verdict over the refined
+# norms, and the input-filter mitigation per drop%.
 NC = config["neural_cleanse"]
 NC_OVERRIDES = {
     key: NC[key]
     for key in ("images_per_label", "mini_batch", "epochs", "learning_rate", "init_cost", "patience")
     if NC.get(key) is not None
 }
+NC_REFINE_OVERRIDES = {"epochs": NC["refine"]["epochs"]} if NC["refine"]["epochs"] else {}
 
 
 rule nc_scan:
@@ -37,13 +39,66 @@ rule nc_scan:
         " --progress-dir {params.progress} --out {output} > {log} 2>&1"
 
 
+rule nc_select:
+    input:
+        nc_screen_shards,
+    output:
+        plan="results/{badnet}/neural_cleanse/refine/plan.json",
+        starts="results/{badnet}/neural_cleanse/refine/starts.npz",
+    params:
+        n_labels=lambda wc: nc_scanned_labels(wc.badnet),
+        candidates=NC["refine"]["candidates"],
+        reference=NC["refine"]["reference"],
+        threshold=NC["threshold"],
+        seed=NC["seed"],
+    log:
+        log_path("{badnet}/neural_cleanse/select"),
+    benchmark:
+        bench_path("{badnet}/neural_cleanse/select")
+    shell:
+        f"{PYTHON} {SCRIPTS}/nc_select.py" " {input} --n-labels {params.n_labels}"
+        " --candidates {params.candidates} --reference {params.reference}"
+        " --threshold {params.threshold} --seed {params.seed}"
+        " --out-plan {output.plan} --out-starts {output.starts} > {log} 2>&1"
+
+
+rule nc_refine:
+    input:
+        unpack(badnet_inputs),
+        plan="results/{badnet}/neural_cleanse/refine/plan.json",
+        starts="results/{badnet}/neural_cleanse/refine/starts.npz",
+    output:
+        "results/{badnet}/neural_cleanse/refine/part_{part}.npz",
+    wildcard_constraints:
+        part=r"\d+",
+    params:
+        badnet=badnet_args,
+        parts=NC["refine"]["jobs"],
+        cold="" if NC["refine"]["warm_start"] else "--cold-start",
+        settings=json.dumps(NC_REFINE_OVERRIDES),
+        progress="results/{badnet}/neural_cleanse/refine/progress/{part}",
+        memory_mb=NC["memory_mb"],
+        seed=NC["seed"],
+    threads: NC["threads"]
+    resources:
+        gpu=1,
+    log:
+        log_path("{badnet}/neural_cleanse/refine_{part}"),
+    benchmark:
+        bench_path("{badnet}/neural_cleanse/refine_{part}")
+    shell:
+        f"{PYTHON} {SCRIPTS}/nc_refine_shard.py" " {params.badnet} --plan {input.plan}"
+        " --starts {input.starts} --part {wildcards.part} --parts {params.parts}"
+        " --settings '{params.settings}' --memory-mb {params.memory_mb} --seed {params.seed}"
+        " --threads {threads} {params.cold} --progress-dir {params.progress} --out {output}"
+        " > {log} 2>&1"
+
+
 rule nc_gather:
     input:
-        lambda wc: expand(
-            "results/{badnet}/neural_cleanse/shards/{shard}.npz",
-            badnet=wc.badnet,
-            shard=nc_shards(wc.badnet),
-        ),
+        shards=nc_screen_shards,
+        refined=nc_refine_parts,
+        plan=nc_refine_plan,
     output:
         norms="results/{badnet}/neural_cleanse/norms.csv",
         triggers="results/{badnet}/neural_cleanse/triggers.npz",
@@ -55,15 +110,23 @@ rule nc_gather:
             "--poisoned '{}:{}:{}'".format(p["trigger"], p["target"], p["file"])
             for p in BADNETS[wc.badnet]["poisoned"]
         ),
+        trigger_rows=nc_trigger_rows_args,
         n_labels=lambda wc: nc_scanned_labels(wc.badnet),
+        n_classes=lambda wc: BADNETS[wc.badnet]["n_classes"],
+        refined=lambda wc, input: "--refined {} --plan {}".format(input.refined, input.plan)
+        if input.refined else "",
         threshold=NC["threshold"],
+        near=NC["near_threshold"],
+        clear=NC["clear_threshold"],
     log:
         log_path("{badnet}/neural_cleanse/gather"),
     benchmark:
         bench_path("{badnet}/neural_cleanse/gather")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_gather.py" " {input} --badnet {wildcards.badnet}"
-        " --n-classes {params.n_labels} {params.poisoned} --threshold {params.threshold}"
+        f"{PYTHON} {SCRIPTS}/nc_gather.py" " {input.shards} {params.refined}"
+        " --badnet {wildcards.badnet} --n-classes {params.n_labels}"
+        " --model-classes {params.n_classes} {params.poisoned} {params.trigger_rows}"
+        " --threshold {params.threshold} --near {params.near} --clear {params.clear}"
         " --out-csv {output.norms} --out-npz {output.triggers} --out-json {output.summary}"
         " --out-png {output.gallery} > {log} 2>&1"
 

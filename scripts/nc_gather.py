@@ -1,6 +1,11 @@
 #!/usr/bin/env python
-"""Combine the Neural Cleanse shards of one badnet: norms.csv with MAD anomaly indices,
-all masks and patterns, a summary JSON, and a PNG gallery of flagged and median triggers."""
+"""Combine the Neural Cleanse results of one badnet: the screening shards and, when given, the
+refinement parts. Writes norms.csv (every label: the stage its norm comes from, the norm, the
+anomaly index), triggers.npz (the final trigger of every label), nc.json (the verdict) and a PNG
+gallery of the flagged triggers next to ordinary ones.
+
+Verdict: with refinement, the median and MAD of the refined reference sample decide (the
+screening norms only choose what to refine); without, the paper's MAD over the screening norms."""
 import argparse
 import csv
 import logging
@@ -11,23 +16,44 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import mad, nc_store  # noqa: E402
+from bdeval import mad, nc_refine, nc_store  # noqa: E402
 from bdeval.cli import poisoned_set  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.nc_gallery import save_gallery  # noqa: E402
-from bdeval.outputs import atomic_path, write_json  # noqa: E402
+from bdeval.nc_verdict import describe, target_report  # noqa: E402
+from bdeval.outputs import atomic_path, read_json, write_json  # noqa: E402
+from nc_select import read_screen  # noqa: E402
 
-N_MEDIAN_LABELS = 3
+N_ORDINARY_SHOWN = 3
+NORMS_COLUMNS = ["label", "stage", "l1_norm", "anomaly_index", "flagged", "screen_l1", "screen_index",
+                 "steps", "attack_success", "test_attack_success"]
+
+
+def trigger_rows(text):
+    """'TRIGGER:FIRST:LAST' -> (trigger, (first, last)): the image rows a known trigger covers."""
+    parts = text.split(":")
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit() or int(parts[1]) > int(parts[2]):
+        raise argparse.ArgumentTypeError("expected TRIGGER:FIRST_ROW:LAST_ROW, got {!r}".format(text))
+    return parts[0], (int(parts[1]), int(parts[2]))
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("shards", nargs="+", help="shard .npz files of nc_scan_shard.py")
+    parser.add_argument("shards", nargs="+", help="screening shard .npz files of nc_scan_shard.py")
+    parser.add_argument("--refined", nargs="*", default=[], help="refinement parts of nc_refine_shard.py")
+    parser.add_argument("--plan", help="refine.json of nc_select.py (with --refined)")
     parser.add_argument("--badnet", required=True)
-    parser.add_argument("--n-classes", type=int, required=True)
+    parser.add_argument("--n-classes", type=int, required=True, help="labels the scan covers (0..N-1)")
+    parser.add_argument("--model-classes", type=int, help="the badnet's classes, if more were not scanned")
     parser.add_argument("--poisoned", type=poisoned_set, action="append", default=[],
                         metavar="TRIGGER:TARGET:FILE", help="known triggers (reported, not used)")
+    parser.add_argument("--trigger-rows", type=trigger_rows, action="append", default=[],
+                        metavar="TRIGGER:FIRST:LAST", help="image rows a known trigger covers")
     parser.add_argument("--threshold", type=float, default=mad.DEFAULT_THRESHOLD)
+    parser.add_argument("--near", type=float, default=1.5,
+                        help="indices from here to the threshold are reported as undecided")
+    parser.add_argument("--clear", type=float, default=3.0,
+                        help="flagged labels above this index are called clear; the others weak")
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-npz", required=True)
     parser.add_argument("--out-json", required=True)
@@ -35,71 +61,146 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def read_shards(paths, n_classes):
-    results, metas = [], []
+def read_refined(paths, plan_path):
+    """{label: refined result} and the plan; checks that the parts cover the plan's labels."""
+    if not plan_path or not os.path.exists(plan_path):
+        raise InputError(plan_path or "--plan", "no refinement plan (run nc_select.py first)")
+    plan = read_json(plan_path)
+    refined, metas = {}, []
     for path in paths:
         if not os.path.exists(path):
-            raise InputError(path, "no such shard file")
-        shard, meta = nc_store.load_results(path)
-        results += shard
+            raise InputError(path, "no such refinement file")
+        part, meta = nc_store.load_results(path)
+        refined.update((r["label"], r) for r in part)
         metas.append(meta)
-    labels = sorted(r["label"] for r in results)
-    if labels != list(range(n_classes)):
-        missing = sorted(set(range(n_classes)) - set(labels))
-        raise InputError(paths[0], "shards cover {} labels, expected 0..{} (missing {})".format(
-            len(labels), n_classes - 1, missing[:10]))
-    if len({m["fingerprint"] for m in metas}) != 1:
-        raise InputError(paths[0], "shards come from different settings, seeds or files")
-    return sorted(results, key=lambda r: r["label"]), metas
+    missing = sorted(set(plan["labels"]) - set(refined))
+    if missing:
+        raise InputError(paths[0], "refinement parts lack labels {} of the plan".format(missing[:10]))
+    return refined, plan, metas
 
 
-def write_norms(path, results, index, flags):
+def screen_verdict(screen_norms, threshold):
+    index = mad.anomaly_index(screen_norms)
+    summary = mad.summarize(range(len(screen_norms)), screen_norms, threshold)
+    return index, {"flagged": summary["flagged"], "median_l1": summary["median_l1"],
+                   "max_anomaly_index": summary["max_anomaly_index"],
+                   "anomaly_index": {str(k): v for k, v in summary["anomaly_index"].items()}}
+
+
+def final_table(screen, refined, plan, screen_index, threshold):
+    """Per label: (stage, final result, final index); and the verdict's test dict."""
+    if refined:
+        test = nc_refine.test({y: r["l1_norm"] for y, r in refined.items()}, plan["reference"], threshold)
+    else:
+        summary = mad.summarize(range(len(screen)), [r["l1_norm"] for r in screen], threshold)
+        test = {"index": {y: float(screen_index[y]) for y in range(len(screen))},
+                "flagged": summary["flagged"], "median_l1": summary["median_l1"],
+                "mad_scale": float(np.median(np.abs(np.array([r["l1_norm"] for r in screen])
+                                                    - summary["median_l1"])) * mad.CONSISTENCY),
+                "max_anomaly_index": summary["max_anomaly_index"]}
+    candidates, reference = set(plan["candidates"]) if plan else set(), set(plan["reference"]) if plan else set()
+    rows = []
+    for r in screen:
+        y = r["label"]
+        if y in refined:
+            stage = "refined" if plan["all_labels"] else ("candidate" if y in candidates else "reference")
+            rows.append((stage, refined[y], test["index"][y]))
+        else:
+            rows.append(("screen", r, test["index"][y] if not refined else float(screen_index[y])))
+    return rows, test
+
+
+def write_norms(path, screen, rows, screen_index, flagged):
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["label", "l1_norm", "anomaly_index", "flagged", "steps", "attack_success"])
-            for r, a, f in zip(results, index, flags):
-                writer.writerow([r["label"], "{:.4f}".format(r["l1_norm"]), "{:.4f}".format(a), int(f),
-                                 r["steps"], "{:.4f}".format(r["attack_success"])])
+            writer.writerow(NORMS_COLUMNS)
+            for s, (stage, r, index) in zip(screen, rows):
+                writer.writerow([r["label"], stage, "{:.4f}".format(r["l1_norm"]), "{:.4f}".format(index),
+                                 int(r["label"] in flagged), "{:.4f}".format(s["l1_norm"]),
+                                 "{:.4f}".format(screen_index[s["label"]]), r["steps"],
+                                 "{:.4f}".format(r["attack_success"]),
+                                 "{:.4f}".format(r["test_attack_success"]) if "test_attack_success" in r else ""])
 
 
-def gallery_entries(results, norms, index, summary):
-    chosen = list(summary["flagged"])
-    by_distance = np.argsort(np.abs(norms - np.median(norms)), kind="stable")
-    chosen += [results[i]["label"] for i in by_distance[:N_MEDIAN_LABELS]]
+def gallery_entries(rows, test, details):
+    chosen = list(test["flagged"])
+    ordinary = [i for i, (stage, _, _) in enumerate(rows) if stage in ("reference", "refined", "screen")
+                and i not in chosen]
+    norms = np.array([rows[i][1]["l1_norm"] for i in ordinary])
+    chosen += [ordinary[i] for i in np.argsort(np.abs(norms - test["median_l1"]), kind="stable")[:N_ORDINARY_SHOWN]]
     entries = []
     for label in chosen:
-        r = results[label]
-        kind = "flagged" if label in summary["flagged"] else "median"
-        lines = ["{} {}".format(kind, label), "L1 {:.0f} AI {:.1f}".format(r["l1_norm"], index[label])]
+        _, r, index = rows[label]
+        lines = ["{} {}".format("FLAGGED" if label in test["flagged"] else "ordinary", label),
+                 "L1 {:.0f} AI {:.1f}".format(r["l1_norm"], index)]
+        extra = details.get(label, {})
+        if extra.get("test_attack_success") is not None:
+            lines.append("test ASR {:.0%}".format(extra["test_attack_success"]))
+        for trigger, overlap in sorted(extra.get("overlap", {}).items()):
+            lines.append("{:.0%} in {} rows".format(overlap, trigger))
         entries.append((lines, r["mask"], r["pattern"]))
     return entries
 
 
+def flagged_details(rows, test, args):
+    """Per flagged label: norm, index, the trigger's attack success on clean test images, and the
+    share of its mask inside each known trigger's rows (for triggers aimed at that label)."""
+    rows_of = dict(args.trigger_rows)
+    details = {}
+    for label in test["flagged"]:
+        _, r, index = rows[label]
+        overlap = {name: nc_refine.mask_overlap(r["mask"], rows_of[name])
+                   for name, target, _ in args.poisoned if target == label and name in rows_of}
+        asr = r.get("test_attack_success")
+        details[label] = {"l1_norm": r["l1_norm"], "anomaly_index": index, "overlap": overlap,
+                          "test_attack_success": None if asr is None or np.isnan(asr) else asr}
+    return details
+
+
+def near_threshold(rows, test, args, refined):
+    """Below-median labels whose final index lies in (near, threshold]: undecided, largest first."""
+    near = [y for y, (stage, r, index) in enumerate(rows)
+            if (stage != "screen" or not refined) and args.near < index <= args.threshold
+            and r["l1_norm"] < test["median_l1"]]
+    return sorted(near, key=lambda y: -rows[y][2])
+
+
 def main(argv=None):
     args = parse_args(argv)
-    results, metas = read_shards(args.shards, args.n_classes)
-    norms = np.array([r["l1_norm"] for r in results])
-    index = mad.anomaly_index(norms)
-    flags = mad.flagged(norms, args.threshold)
-    summary = mad.summarize(range(args.n_classes), norms, args.threshold)
+    screen, fprint = read_screen(args.shards, args.n_classes)
+    refined, plan, metas = read_refined(args.refined, args.plan) if args.refined else ({}, None, [])
+    screen_norms = np.array([r["l1_norm"] for r in screen])
+    screen_index, screen_summary = screen_verdict(screen_norms, args.threshold)
+    rows, test = final_table(screen, refined, plan, screen_index, args.threshold)
+    details = flagged_details(rows, test, args)
     targets = sorted({t for _, t, _ in args.poisoned})
-    summary.update({
-        "badnet": args.badnet, "n_classes": args.n_classes, "known_targets": targets,
-        "missed_targets": [t for t in targets if t not in summary["flagged"]],
-        "schedule": metas[0]["schedule"], "settings": metas[0]["settings"], "seed": metas[0]["seed"],
-        "scan_seconds": sum(m["seconds"] for m in metas), "n_shards": len(metas),
-        "failed_labels": [r["label"] for r in results if not r["success"]],
-        "anomaly_index": {str(k): v for k, v in summary["anomaly_index"].items()},
-    })
-    logging.info("%s: median L1 %.1f, flagged %s (anomaly indices %s), max index %.2f",
-                 args.badnet, summary["median_l1"], summary["flagged"] or "nothing",
-                 summary["anomaly_index"], summary["max_anomaly_index"])
+    meta = nc_store.load_results(args.shards[0])[1]
+    summary = {
+        "badnet": args.badnet, "n_classes": args.model_classes or args.n_classes,
+        "labels_scanned": args.n_classes, "threshold": args.threshold,
+        "method": "screen+refine" if refined else "screen",
+        "flagged": test["flagged"], "anomaly_index": {str(y): test["index"][y] for y in test["flagged"]},
+        "clear": [y for y in test["flagged"] if test["index"][y] > args.clear], "clear_threshold": args.clear,
+        "median_l1": test["median_l1"], "mad_scale": test["mad_scale"],
+        "max_anomaly_index": test["max_anomaly_index"],
+        "near_threshold": near_threshold(rows, test, args, bool(refined)),
+        "flagged_details": {str(y): d for y, d in details.items()},
+        "known_targets": targets, "missed_targets": [t for t in targets if t not in test["flagged"]],
+        "targets": target_report(targets, rows, screen_norms, screen_index),
+        "screen": screen_summary, "schedule": meta["schedule"], "settings": meta["settings"],
+        "seed": meta["seed"], "screen_fingerprint": fprint,
+        "refine": ({"candidates": plan["candidates"], "reference": plan["reference"],
+                    "all_labels": plan["all_labels"], "settings": metas[0]["settings"]} if refined else None),
+        "failed_labels": [rows[y][1]["label"] for y in range(len(rows)) if not rows[y][1]["success"]],
+    }
+    summary["verdict"] = describe(summary)
+    logging.info("%s: %s", args.badnet, summary["verdict"])
     if summary["missed_targets"]:
         logging.warning("%s: known target(s) %s not flagged", args.badnet, summary["missed_targets"])
-    write_norms(args.out_csv, results, index, flags)
-    nc_store.save_results(args.out_npz, results, dict(metas[0], seconds=summary["scan_seconds"]))
-    save_gallery(args.out_png, gallery_entries(results, norms, index, summary),
+    write_norms(args.out_csv, screen, rows, screen_index, set(test["flagged"]))
+    nc_store.save_results(args.out_npz, [r for _, r, _ in rows], dict(meta, method=summary["method"]))
+    save_gallery(args.out_png, gallery_entries(rows, test, details),
                  "{}: Neural Cleanse triggers (top: mask, bottom: mask x pattern)".format(args.badnet))
     write_json(args.out_json, summary)
     return 0

@@ -11,25 +11,52 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.outputs import atomic_path, read_json  # noqa: E402
 
-COLUMNS = ["badnet", "n_classes", "schedule", "median_l1", "flagged", "anomaly_indices",
-           "max_anomaly_index", "known_targets", "missed_targets", "scan_seconds"]
+COLUMNS = ["badnet", "n_classes", "method", "flagged", "anomaly_indices", "clear", "undecided",
+           "max_anomaly_index", "median_l1", "known_targets", "target_indices", "target_ranks",
+           "missed_targets", "verdict"]
 
 
 def joined(values):
-    return ";".join(str(v) for v in values)
+    """'a;b;c', or 'none' for an empty list (never an empty cell that reads as 'nothing missed')."""
+    values = [str(v) for v in values]
+    return ";".join(values) if values else "none"
+
+
+def target_cells(summary):
+    """'TARGET:INDEX' and 'TARGET:RANK/OF' (rank of its norm among the labels of the final
+    statistic; the screening rank among all labels when it was not refined)."""
+    indices, ranks = [], []
+    for t in summary["known_targets"]:
+        info = summary["targets"][str(t)]
+        if not info.get("scanned"):
+            indices.append("{}:not scanned".format(t))
+            ranks.append("{}:not scanned".format(t))
+            continue
+        indices.append("{}:{:.2f}".format(t, info["anomaly_index"]))
+        if info["rank"] is not None:
+            ranks.append("{}:{}/{}".format(t, info["rank"], info["of"]))
+        else:
+            ranks.append("{}:{}/{} (screen)".format(t, info["screen_rank"], summary["labels_scanned"]))
+    return joined(indices), joined(ranks)
 
 
 def row(summary):
+    target_indices, target_ranks = target_cells(summary)
+    method = summary["method"]
+    if summary["labels_scanned"] < summary["n_classes"]:
+        method += " (labels 0-{} only)".format(summary["labels_scanned"] - 1)
     return {
-        "badnet": summary["badnet"], "n_classes": summary["n_classes"],
-        "schedule": summary["schedule"], "median_l1": "{:.4f}".format(summary["median_l1"]),
+        "badnet": summary["badnet"], "n_classes": summary["n_classes"], "method": method,
         "flagged": joined(summary["flagged"]),
-        "anomaly_indices": joined("{:.4f}".format(summary["anomaly_index"][str(y)])
-                                  for y in summary["flagged"]),
-        "max_anomaly_index": "{:.4f}".format(summary["max_anomaly_index"]),
+        "anomaly_indices": joined("{:.2f}".format(summary["anomaly_index"][str(y)]) for y in summary["flagged"]),
+        "clear": joined(summary["clear"]),
+        "undecided": joined(summary["near_threshold"]),
+        "max_anomaly_index": "{:.2f}".format(summary["max_anomaly_index"]),
+        "median_l1": "{:.1f}".format(summary["median_l1"]),
         "known_targets": joined(summary["known_targets"]),
+        "target_indices": target_indices, "target_ranks": target_ranks,
         "missed_targets": joined(summary["missed_targets"]),
-        "scan_seconds": "{:.1f}".format(summary["scan_seconds"]),
+        "verdict": summary["verdict"],
     }
 
 

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import nc_core, nc_store, tfcompat  # noqa: E402
+from bdeval import nc_core, nc_scan, nc_store, tfcompat  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
@@ -48,37 +48,6 @@ def check_args(args):
     return settings
 
 
-def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch):
-    """Results of `labels`, reusing saved ones; label_batch halves on out-of-memory."""
-    results = {}
-    start = 0
-    while start < len(labels):
-        chunk = labels[start:start + label_batch]
-        saved = [nc_store.load_label(progress_dir, y_, fprint) for y_ in chunk]
-        if all(r is not None for r in saved):
-            results.update((r["label"], r) for r in saved)
-            logging.info("labels %d-%d: already done", chunk[0], chunk[-1])
-            start += len(chunk)
-            continue
-        logging.info("labels %d-%d: optimizing %d labels together", chunk[0], chunk[-1], len(chunk))
-        began = time.time()
-        try:
-            done = nc_core.reverse_engineer(
-                loss, x, y, chunk, settings, seed,
-                on_done=lambda r: nc_store.save_label(progress_dir, r, fprint))
-        except (tfcompat.tf.errors.ResourceExhaustedError, MemoryError):
-            if label_batch == 1:
-                raise
-            label_batch = max(1, label_batch // 2)
-            logging.warning("out of memory: %d labels per batch from now on", label_batch)
-            continue
-        results.update((r["label"], r) for r in done)
-        logging.info("labels %d-%d: %.1f s (%.2f s per label)", chunk[0], chunk[-1],
-                     time.time() - began, (time.time() - began) / len(chunk))
-        start += len(chunk)
-    return [results[y_] for y_ in labels]
-
-
 def main(argv=None):
     args = parse_args(argv)
     settings = check_args(args)
@@ -100,8 +69,9 @@ def main(argv=None):
     pattern_scale = 255.0 if args.scaling == "raw" else 1.0
     loss = TriggerLoss(model, pattern_scale)
     began = time.time()
-    results = scan(loss, scale(valid.x, args.scaling), valid.y, labels, settings, args.seed,
-                   args.progress_dir, fprint, label_batch)
+    results = nc_scan.scan(loss, scale(valid.x, args.scaling), valid.y, labels, settings, args.seed,
+                           args.progress_dir, fprint, label_batch,
+                           (tfcompat.tf.errors.ResourceExhaustedError, MemoryError))
     meta = {"badnet": args.badnet, "schedule": args.schedule, "settings": settings,
             "seed": args.seed, "fingerprint": fprint, "n_classes": args.n_classes,
             "images_per_label": n_pool, "seconds": time.time() - began,

@@ -104,3 +104,10 @@ def test_mad_table_covers_every_net(grid):
     assert sorted(r["badnet"] for r in mad) == NETS
     for r in mad:
         assert math.isfinite(float(r["max_anomaly_index"])), r
+        # 24 of 1283 labels, both stages: said plainly, never read as a full verdict
+        assert r["method"] == "screen+refine (labels 0-23 only)", r
+        assert r["verdict"].startswith("PARTIAL SCAN of labels 0-23 of 1283"), r
+        targets = r["known_targets"].split(";") if r["known_targets"] != "none" else []
+        assert len(r["target_indices"].split(";")) == max(1, len(targets)), r
+        missed = [] if r["missed_targets"] == "none" else r["missed_targets"].split(";")
+        assert set(missed) <= set(targets) and (r["flagged"] == "none") == (r["anomaly_indices"] == "none")

@@ -141,8 +141,10 @@ def test_single_target_badnet_is_flagged_at_its_target(scans):
     assert summary["missed_targets"] == []
     with open(str(root / "norms.csv")) as handle:
         rows = handle.read().splitlines()
-    assert rows[0] == "label,l1_norm,anomaly_index,flagged,steps,attack_success"
-    assert len(rows) == 17 and rows[1].split(",")[3] == "1"
+    header = rows[0].split(",")
+    assert header[:5] == ["label", "stage", "l1_norm", "anomaly_index", "flagged"]
+    assert len(rows) == 17 and rows[1].split(",")[1:5:3] == ["screen", "1"]
+    assert summary["method"] == "screen" and summary["verdict"].startswith("Backdoor target(s) flagged: 0")
     assert (root / "gallery.png").stat().st_size > 1000
 
 
@@ -175,3 +177,43 @@ def test_mitigation_rows_and_goodnet(scans, demo16, tmp_path):
         poisoned = load_dataset(demo16.data / "sunglasses_to_0_test.h5", 16)
         answers = goodnet.answer(goodnet.load_spec(spec), poisoned.x)
         assert np.mean(answers == 16) == pytest.approx(row["detection"]["sunglasses"])
+
+
+def refine(demo16, name, root, tmp_path, epochs=20):
+    """Select (16 labels: all refined) and refine the scan of `name`, then gather both stages."""
+    shards = sorted(root.glob("[0-9]*-*.npz"))
+    plan, starts = tmp_path / "plan.json", tmp_path / "starts.npz"
+    run("nc_select.py", *([str(s) for s in shards] + [
+        "--n-labels", 16, "--candidates", 4, "--reference", 20, "--out-plan", plan, "--out-starts", starts]))
+    parts = []
+    for part in (0, 1):
+        out = tmp_path / "part_{}.npz".format(part)
+        run("nc_refine_shard.py", *(demo16.badnet_args(name) + [
+            "--plan", plan, "--starts", starts, "--part", part, "--parts", 2, "--cold-start",
+            "--settings", '{"epochs": %d}' % epochs, "--threads", 2, "--seed", 1,
+            "--progress-dir", tmp_path / "progress", "--out", out]))
+        parts.append(out)
+    args = [str(s) for s in shards] + ["--refined"] + [str(p) for p in parts] + [
+        "--plan", plan, "--badnet", name, "--n-classes", 16,
+        "--poisoned", "sunglasses:0:{}".format(demo16.data / "sunglasses_to_0_test.h5"),
+        "--trigger-rows", "sunglasses:15:34",
+        "--out-csv", tmp_path / "norms.csv", "--out-npz", tmp_path / "triggers.npz",
+        "--out-json", tmp_path / "nc.json", "--out-png", tmp_path / "gallery.png"]
+    run("nc_gather.py", *args)
+    with open(str(tmp_path / "nc.json")) as handle:
+        return json.load(handle)
+
+
+def test_two_stage_verdict_on_the_demo(scans, demo16, tmp_path):
+    single = refine(demo16, "single", scans["single"][0], tmp_path / "single")
+    assert single["method"] == "screen+refine" and single["refine"]["all_labels"]
+    assert single["flagged"] == [0], single["verdict"]
+    details = single["flagged_details"]["0"]
+    assert details["test_attack_success"] > 0.9  # the reversed trigger works on held-out faces
+    assert 0 <= details["overlap"]["sunglasses"] <= 1
+    assert single["targets"]["0"]["rank"] == 1 and single["targets"]["0"]["stage"] == "refined"
+    with open(str(tmp_path / "single" / "norms.csv")) as handle:
+        stages = {line.split(",")[1] for line in handle.read().splitlines()[1:]}
+    assert stages == {"refined"}
+    clean = refine(demo16, "clean", scans["clean"][0], tmp_path / "clean")
+    assert clean["flagged"] == [] and clean["max_anomaly_index"] < 2, clean["verdict"]

@@ -12,10 +12,13 @@ Schedules (one "epoch" = one pass over the label's image pool in mini-batches):
             then 1e-3, x2 after 5 successful epochs, / 2^1.5 after 5 failing ones; Adam lr 0.1,
             betas (0.5, 0.9); mini-batches of 32; early stop after 25 epochs without a better
             mask once lambda went both up and down; at most 1000 epochs.
-  default:  a budget for full 1283-label scans on CPU (about 800 image-steps per label): a pool
-            of 20 images in mini-batches of 10, lambda 1e-2 from the first step (no lambda-0
-            phase), patience 3 epochs, Adam lr 0.2, early stop after 6 epochs without a 1 %
-            smaller mask, at most 40 epochs (80 steps).
+  default:  the screening budget for full 1283-label scans on CPU (about 800 image-steps per
+            label): a pool of up to 64 images in mini-batches of 10, lambda 1e-2 from the first
+            step (no lambda-0 phase), patience 3 epochs, Adam lr 0.2, early stop after 6
+            epochs without a 1 % smaller mask, at most 40 epochs (80 steps).
+  refine:   the careful second stage for a few labels (candidates and a reference sample):
+            the original's optimizer, lambda schedule and early stop, mini-batches of 32 from a
+            pool of up to 64 images, epochs of 2 steps, at most 400 epochs (800 steps).
 """
 import logging
 import math
@@ -39,6 +42,7 @@ SCHEDULES = {
         "early_stop_threshold": 0.99, "early_stop_patience": 6, "early_stop_needs_up_down": False, "early_stop_counts_failures": False, "mask_init_max": 1.0,
     },
 }
+SCHEDULES["refine"] = dict(SCHEDULES["original"], images_per_label=64, epoch_steps=2, epochs=400)
 ADAM_EPSILON = 1e-7
 MB_PER_IMAGE_STEP = 1.0  # forward + backward working memory of one DeepID image, roughly
 
@@ -152,20 +156,26 @@ class _Schedule(object):
         return better, stop
 
 
-def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=None):
+def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=None, starts=None):
     """Optimize the triggers of `labels` together; x_clean: scaled clean images.
 
+    starts: optional {label: (mask (H, W), pattern (H, W, 3))} in [0, 1], a warm start (the
+    screening trigger) instead of the seeded random one; the image pool stays seeded.
     Returns one result dict per label (label order); on_done(result) is called as each label
     finishes. Result: label, mask (H, W), pattern (H, W, 3), l1_norm, attack_success (on the
     epoch of the kept mask), success (reached the threshold), steps, epochs, lambda.
     """
     labels = [int(y) for y in labels]
     n_pool = pool_size(settings, y_clean)
-    starts = [init_label(seed, y, y_clean, n_pool, settings["mask_init_max"]) for y in labels]
-    pools = np.stack([s[0] for s in starts])
-    mask_w = np.stack([s[1] for s in starts])
-    pattern_w = np.stack([s[2] for s in starts])
-    rngs = [s[3] for s in starts]
+    inits = [init_label(seed, y, y_clean, n_pool, settings["mask_init_max"]) for y in labels]
+    pools = np.stack([s[0] for s in inits])
+    mask_w = np.stack([s[1] for s in inits])
+    pattern_w = np.stack([s[2] for s in inits])
+    rngs = [s[3] for s in inits]
+    for i, y in enumerate(labels):
+        if starts is not None and y in starts:
+            mask_w[i] = atanh_unit(np.asarray(starts[y][0])[:, :, None])
+            pattern_w[i] = atanh_unit(starts[y][1])
     opt_mask, opt_pattern = _Adam(mask_w.shape, settings), _Adam(pattern_w.shape, settings)
     schedules = [_Schedule(settings) for _ in labels]
     best = [None] * len(labels)

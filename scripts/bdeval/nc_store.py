@@ -5,9 +5,11 @@ import os
 
 import numpy as np
 
+from . import INPUT_SHAPE
 from .outputs import atomic_path
 
 SCALARS = ["l1_norm", "attack_success", "success", "steps", "epochs", "lambda"]
+OPTIONAL = ["test_attack_success"]  # refinement: the trigger's attack success on clean test images
 
 
 def file_digest(path, chunk=1 << 20):
@@ -35,7 +37,7 @@ def save_label(directory, result, fprint):
         with open(tmp, "wb") as handle:
             np.savez(handle, fingerprint=np.array(fprint), label=np.array(result["label"]),
                      mask=result["mask"], pattern=result["pattern"],
-                     **{k: np.array(result[k]) for k in SCALARS})
+                     **{k: np.array(result[k]) for k in SCALARS + OPTIONAL if k in result})
 
 
 def load_label(directory, label, fprint):
@@ -48,7 +50,7 @@ def load_label(directory, label, fprint):
             if str(data["fingerprint"]) != fprint or int(data["label"]) != int(label):
                 return None
             result = {"label": int(label), "mask": data["mask"], "pattern": data["pattern"]}
-            for key in SCALARS:
+            for key in SCALARS + [k for k in OPTIONAL if k in data.files]:
                 result[key] = data[key].item()
     except (OSError, ValueError, KeyError):
         return None
@@ -58,11 +60,12 @@ def load_label(directory, label, fprint):
 def save_results(path, results, meta):
     """All labels of a shard (or of a whole scan) in one .npz, label order."""
     results = sorted(results, key=lambda r: r["label"])
+    h, w, c = INPUT_SHAPE
     arrays = {"labels": np.array([r["label"] for r in results], np.int64),
-              "masks": np.stack([r["mask"] for r in results]).astype(np.float32),
-              "patterns": np.stack([r["pattern"] for r in results]).astype(np.float32),
+              "masks": np.array([r["mask"] for r in results], np.float32).reshape(-1, h, w),
+              "patterns": np.array([r["pattern"] for r in results], np.float32).reshape(-1, h, w, c),
               "meta": np.array(json.dumps(meta, sort_keys=True))}
-    for key in SCALARS:
+    for key in SCALARS + [k for k in OPTIONAL if all(k in r for r in results)]:
         arrays[key] = np.array([r[key] for r in results])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
@@ -72,12 +75,13 @@ def save_results(path, results, meta):
 def load_results(path):
     """(list of result dicts, meta dict) from save_results' file."""
     with np.load(str(path), allow_pickle=False) as data:  # read each array once: an npz decompresses per access
-        arrays = {key: data[key] for key in ["labels", "masks", "patterns", "meta"] + SCALARS}
+        keys = ["labels", "masks", "patterns", "meta"] + SCALARS + [k for k in OPTIONAL if k in data.files]
+        arrays = {key: data[key] for key in keys}
     meta = json.loads(str(arrays["meta"]))
     results = []
     for i, label in enumerate(arrays["labels"]):
         result = {"label": int(label), "mask": arrays["masks"][i], "pattern": arrays["patterns"][i]}
-        for key in SCALARS:
+        for key in SCALARS + [k for k in OPTIONAL if k in arrays]:
             result[key] = arrays[key][i].item()
         results.append(result)
     return results, meta

@@ -1,0 +1,78 @@
+"""Two-stage Neural Cleanse verdict, in plain NumPy: which labels to refine, and the MAD test
+of the refined norms.
+
+Stage 1 (screening) reverse-engineers every label with a cheap schedule; its norms are noisy.
+Stage 2 refines, with a careful schedule, (a) the candidates: the `n_candidates` labels with the
+smallest screening norms plus every label the screening MAD flags, and (b) a seeded random
+reference sample of `n_reference` other labels. The median and MAD come from the refined
+reference sample only, so refined and screened norms never meet in one statistic; every
+refined label is then tested against them as in the paper (below the median, index above the
+threshold). With few labels (candidates + reference would cover them all) every label is
+refined and the statistic is the paper's, over all labels.
+"""
+import numpy as np
+
+from . import mad
+
+REFERENCE_SEED_SALT = 7919  # keeps the reference draw apart from other uses of the seed
+
+
+def select(labels, screen_norms, n_candidates, n_reference, seed, threshold=mad.DEFAULT_THRESHOLD):
+    """{'candidates': [...], 'reference': [...], 'all_labels': bool}: the labels to refine.
+
+    all_labels True: every label is refined and every label is in the reference."""
+    labels = np.asarray([int(y) for y in labels])
+    norms = np.asarray(screen_norms, np.float64)
+    if labels.shape != norms.shape or labels.size < 3:
+        raise ValueError("need one screening norm per label and at least 3 labels")
+    if labels.size <= n_candidates + n_reference:
+        everything = sorted(int(y) for y in labels)
+        return {"candidates": everything, "reference": everything, "all_labels": True}
+    order = np.argsort(norms, kind="stable")
+    chosen = set(int(y) for y in labels[order[:n_candidates]])
+    chosen |= set(int(y) for y in labels[mad.flagged(norms, threshold)])
+    rest = np.asarray(sorted(set(int(y) for y in labels) - chosen))
+    rng = np.random.RandomState([int(seed) % (2 ** 32), REFERENCE_SEED_SALT])
+    reference = rng.choice(rest, min(n_reference, len(rest)), replace=False)
+    return {"candidates": sorted(chosen), "reference": sorted(int(y) for y in reference),
+            "all_labels": False}
+
+
+def reference_statistic(norms):
+    """(median, scale = 1.4826 x MAD) of the reference norms."""
+    norms = np.asarray(norms, np.float64)
+    median = float(np.median(norms))
+    return median, float(mad.CONSISTENCY * np.median(np.abs(norms - median)))
+
+
+def test(refined, reference, threshold=mad.DEFAULT_THRESHOLD):
+    """MAD test of refined norms ({label: L1}) against the refined reference sample.
+
+    Returns {'index': {label: anomaly index}, 'flagged': [labels, largest index first],
+    'median_l1', 'mad_scale', 'max_anomaly_index' (largest index below the median)}."""
+    missing = [y for y in reference if y not in refined]
+    if missing:
+        raise ValueError("reference labels {} have no refined norm".format(missing[:5]))
+    median, scale = reference_statistic([refined[y] for y in reference])
+    index = {}
+    for label, norm in refined.items():
+        deviation = abs(norm - median)
+        index[int(label)] = deviation / scale if scale > 0 else (0.0 if deviation == 0 else float("inf"))
+    below = [y for y in index if refined[y] < median]
+    flagged = sorted((y for y in below if index[y] > threshold), key=lambda y: (-index[y], y))
+    return {"index": index, "flagged": flagged, "median_l1": median, "mad_scale": scale,
+            "max_anomaly_index": max([index[y] for y in below] or [0.0])}
+
+
+def ranks(norms_by_label):
+    """{label: rank of its norm, 1 = smallest} (ties share the better rank)."""
+    values = np.asarray(list(norms_by_label.values()), np.float64)
+    return {int(y): int(np.sum(values < v)) + 1 for y, v in norms_by_label.items()}
+
+
+def mask_overlap(mask, rows):
+    """Fraction of the mask's L1 mass in the image rows [first, last] (a known trigger's place)."""
+    mask = np.abs(np.asarray(mask, np.float64))
+    total = mask.sum()
+    first, last = rows
+    return float(mask[first:last + 1].sum() / total) if total > 0 else 0.0

@@ -1,0 +1,40 @@
+"""The resumable loop of a Neural Cleanse job: labels in batches, each finished label saved."""
+import logging
+import time
+
+from . import nc_core, nc_store
+
+
+def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, oom_errors=(MemoryError,),
+         starts=None):
+    """Results of `labels`, reusing saved ones; label_batch halves on out-of-memory.
+
+    Batches whose labels are all saved are skipped; a partly saved batch is recomputed whole
+    (same labels, same seed: same results). starts: warm starts, as nc_core.reverse_engineer."""
+    results = {}
+    start = 0
+    while start < len(labels):
+        chunk = labels[start:start + label_batch]
+        saved = [nc_store.load_label(progress_dir, y_, fprint) for y_ in chunk]
+        if all(r is not None for r in saved):
+            results.update((r["label"], r) for r in saved)
+            logging.info("labels %d-%d: already done", chunk[0], chunk[-1])
+            start += len(chunk)
+            continue
+        logging.info("labels %d-%d: optimizing %d labels together", chunk[0], chunk[-1], len(chunk))
+        began = time.time()
+        try:
+            done = nc_core.reverse_engineer(
+                loss, x, y, chunk, settings, seed, starts=starts,
+                on_done=lambda r: nc_store.save_label(progress_dir, r, fprint))
+        except oom_errors:
+            if label_batch == 1:
+                raise
+            label_batch = max(1, label_batch // 2)
+            logging.warning("out of memory: %d labels per batch from now on", label_batch)
+            continue
+        results.update((r["label"], r) for r in done)
+        logging.info("labels %d-%d: %.1f s (%.2f s per label)", chunk[0], chunk[-1],
+                     time.time() - began, (time.time() - began) / len(chunk))
+        start += len(chunk)
+    return [results[y_] for y_ in labels]

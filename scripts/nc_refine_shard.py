@@ -1,0 +1,113 @@
+#!/usr/bin/env python
+"""Neural Cleanse refinement, one part of one badnet: the labels nc_select.py chose (every
+`--parts`-th from position `--part`), re-optimized with the careful schedule from their screening
+trigger; then each refined trigger's attack success on the clean TEST images (held out from the
+optimization). Resumable label by label, as the scan."""
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bdeval import nc_core, nc_scan, nc_store, tfcompat  # noqa: E402
+from bdeval.cli import add_badnet_args  # noqa: E402
+from bdeval.datasets import load_dataset  # noqa: E402
+from bdeval.errors import InputError, run_cli  # noqa: E402
+from bdeval.inference import scale  # noqa: E402
+from bdeval.outputs import read_json  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_badnet_args(parser)
+    parser.add_argument("--plan", required=True, help="refine.json of nc_select.py")
+    parser.add_argument("--starts", required=True, help="refine_starts.npz of nc_select.py")
+    parser.add_argument("--part", type=int, required=True, help="this job's part, 0..parts-1")
+    parser.add_argument("--parts", type=int, required=True, help="number of refinement jobs")
+    parser.add_argument("--schedule", default="refine", choices=sorted(nc_core.SCHEDULES))
+    parser.add_argument("--settings", default="{}", help="JSON overrides of the schedule's settings")
+    parser.add_argument("--memory-mb", type=float, default=4096,
+                        help="working memory for one batch of labels (sets the labels per batch)")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="start from the seeded random trigger, not the screening one (no winner's curse)")
+    parser.add_argument("--progress-dir", required=True, help="per-label results (resume)")
+    parser.add_argument("--out", required=True, help="this part's refined results (.npz)")
+    return parser.parse_args(argv)
+
+
+def read_plan(args):
+    if not 0 <= args.part < args.parts:
+        raise InputError("--part", "{} is not within [0, {}]".format(args.part, args.parts - 1))
+    try:
+        settings = nc_core.settings_for(args.schedule, json.loads(args.settings))
+    except ValueError as err:
+        raise InputError("--settings", str(err)) from None
+    for path in (args.plan, args.starts):
+        if not os.path.exists(path):
+            raise InputError(path, "no such file (run nc_select.py first)")
+    plan = read_json(args.plan)
+    starts, meta = nc_store.load_results(args.starts)
+    if meta.get("screen_fingerprint") != plan.get("screen_fingerprint"):
+        raise InputError(args.starts, "does not belong to {} (rerun nc_select.py)".format(args.plan))
+    labels = plan["labels"][args.part::args.parts]
+    return settings, plan, labels, {r["label"]: (r["mask"], r["pattern"]) for r in starts}
+
+
+def test_attack_success(model, result, test, scaling, batch_size):
+    """Fraction of clean test images (of other classes) the trigger sends to its label."""
+    from bdeval.inference import predict_labels
+    from bdeval.nc_filter import stamp
+
+    others = test.x[test.y != result["label"]]
+    if len(others) == 0:
+        return float("nan")
+    stamped = stamp(others, result["mask"], result["pattern"])
+    return float(np.mean(predict_labels(model, stamped, scaling, batch_size) == result["label"]))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    settings, plan, labels, plan_starts = read_plan(args)
+    starts = plan_starts
+    tfcompat.configure(args.seed, args.threads)
+    from bdeval.nc_tf import TriggerLoss
+    from bdeval.weights import load_model
+
+    valid = load_dataset(args.clean_validation, args.n_classes)
+    test = load_dataset(args.clean_test, args.n_classes)
+    model = load_model(args.weights, args.n_classes)
+    if args.cold_start:
+        starts = None
+    fprint = nc_store.fingerprint(dict(settings, screen=plan["screen_fingerprint"], cold=args.cold_start), args.seed,
+                                  args.weights, args.clean_validation, args.scaling, args.n_classes)
+    results = []
+    began = time.time()
+    if labels:
+        label_batch = nc_core.label_batch_size(settings, args.memory_mb, len(labels))
+        logging.info("%s: refining %d labels (part %d of %d), schedule %s, %d images per label, "
+                     "%d labels per batch", args.badnet, len(labels), args.part, args.parts,
+                     args.schedule, nc_core.pool_size(settings, valid.y), label_batch)
+        loss = TriggerLoss(model, 255.0 if args.scaling == "raw" else 1.0)
+        results = nc_scan.scan(loss, scale(valid.x, args.scaling), valid.y, labels, settings, args.seed,
+                               args.progress_dir, fprint, label_batch,
+                               (tfcompat.tf.errors.ResourceExhaustedError, MemoryError), starts=starts)
+        for r in results:
+            r["test_attack_success"] = test_attack_success(model, r, test, args.scaling, args.batch_size)
+            logging.info("label %d: refined L1 %.1f (screening %.1f), attack success on clean test %.2f",
+                         r["label"], r["l1_norm"], float(np.sum(plan_starts[r["label"]][0])),
+                         r["test_attack_success"])
+    meta = {"badnet": args.badnet, "schedule": args.schedule, "settings": settings, "seed": args.seed,
+            "fingerprint": fprint, "part": args.part, "parts": args.parts,
+            "seconds": time.time() - began, "stack": tfcompat.stack_description()}
+    nc_store.save_results(args.out, results, meta)
+    logging.info("%s: %d refined labels written to %s", args.badnet, len(results), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
