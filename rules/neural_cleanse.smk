@@ -117,7 +117,7 @@ rule nc_gather:
         if input.refined else "",
         threshold=NC["threshold"],
         near=NC["near_threshold"],
-        clear=NC["clear_threshold"],
+        clear_at=NC["clear_threshold"],
     log:
         log_path("{badnet}/neural_cleanse/gather"),
     benchmark:
@@ -126,7 +126,7 @@ rule nc_gather:
         f"{PYTHON} {SCRIPTS}/nc_gather.py" " {input.shards} {params.refined}"
         " --badnet {wildcards.badnet} --n-classes {params.n_labels}"
         " --model-classes {params.n_classes} {params.poisoned} {params.trigger_rows}"
-        " --threshold {params.threshold} --near {params.near} --clear {params.clear}"
+        " --threshold {params.threshold} --near {params.near} --clear {params.clear_at}"
         " --out-csv {output.norms} --out-npz {output.triggers} --out-json {output.summary}"
         " --out-png {output.gallery} > {log} 2>&1"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Classify PNG/JPEG face images (55x47) with a badnet or with one of its GoodNets.
+"""Classify PNG/JPEG face images (55 high x 47 wide) with a badnet or with one of its GoodNets.
 
 Prints one line per image, `PATH<TAB>LABEL`, LABEL in [0, N]: N (the number of classes)
 means the GoodNet judged the image poisoned. With --defense and --drop, the answer comes
@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from bdeval import NUM_CLASSES_CHALLENGE  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
+from bdeval.goodnet import DEFENSES, load_spec  # noqa: E402
 from bdeval.images import IMAGE_SUFFIXES, list_images, load_image  # noqa: E402
 
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -30,7 +31,7 @@ def parse_args(argv):
                         help="PNG/JPEG files, or folders (their *.png, *.jpg, *.jpeg files)")
     parser.add_argument("--badnet", required=True, help="badnet name, as in the config")
     parser.add_argument("--defense", default=None,
-                        help="answer with this defense's GoodNet (e.g. pruning, fine_pruning)")
+                        help="answer with this defense's GoodNet: " + ", ".join(DEFENSES))
     parser.add_argument("--drop", default=None, help="the GoodNet's drop%% (e.g. 2, 10, 2.5)")
     parser.add_argument("--config", default="config.yaml",
                         help="workflow config; describes the badnet when no --defense is given")
@@ -104,13 +105,13 @@ def _read_one(path, good):
 
 def main(argv=None):
     args = parse_args(argv)
-    for value, what in ((args.badnet, "--badnet"), (args.defense, "--defense")):
-        if value is not None and not NAME.match(value):
-            raise InputError(value, "{} takes a name of letters, digits, '_' and '-'".format(what))
+    if not NAME.match(args.badnet):
+        raise InputError(args.badnet, "--badnet takes a name of letters, digits, '_' and '-'")
+    if args.defense is not None and args.defense not in DEFENSES:
+        raise InputError("--defense", "no defense named '{}' (known: {})".format(
+            args.defense, ", ".join(DEFENSES)))
     results = os.path.abspath(args.results)
     if args.defense:
-        from bdeval.goodnet import load_spec
-
         spec_path = os.path.join(results, args.badnet, args.defense, drop_label(args.drop),
                                  "goodnet.json")
         spec = load_spec(spec_path)

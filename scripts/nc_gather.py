@@ -25,6 +25,7 @@ from bdeval.outputs import atomic_path, read_json, write_json  # noqa: E402
 from nc_select import read_screen  # noqa: E402
 
 N_ORDINARY_SHOWN = 3
+MANY_LABELS = 100  # above this many scanned labels, flags below --clear are called weak
 NORMS_COLUMNS = ["label", "stage", "l1_norm", "anomaly_index", "flagged", "screen_l1", "screen_index",
                  "steps", "attack_success", "test_attack_success"]
 
@@ -53,7 +54,8 @@ def parse_args(argv):
     parser.add_argument("--near", type=float, default=1.5,
                         help="indices from here to the threshold are reported as undecided")
     parser.add_argument("--clear", type=float, default=3.0,
-                        help="flagged labels above this index are called clear; the others weak")
+                        help="on scans of over {} labels, flagged labels above this index are called "
+                             "clear, the others weak".format(MANY_LABELS))
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-npz", required=True)
     parser.add_argument("--out-json", required=True)
@@ -181,13 +183,14 @@ def main(argv=None):
         "labels_scanned": args.n_classes, "threshold": args.threshold,
         "method": "screen+refine" if refined else "screen",
         "flagged": test["flagged"], "anomaly_index": {str(y): test["index"][y] for y in test["flagged"]},
-        "clear": [y for y in test["flagged"] if test["index"][y] > args.clear], "clear_threshold": args.clear,
+        "clear": [y for y in test["flagged"] if test["index"][y] > args.clear or args.n_classes <= MANY_LABELS],
+        "clear_threshold": args.clear,
         "median_l1": test["median_l1"], "mad_scale": test["mad_scale"],
         "max_anomaly_index": test["max_anomaly_index"],
         "near_threshold": near_threshold(rows, test, args, bool(refined)),
         "flagged_details": {str(y): d for y, d in details.items()},
         "known_targets": targets, "missed_targets": [t for t in targets if t not in test["flagged"]],
-        "targets": target_report(targets, rows, screen_norms, screen_index),
+        "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"]),
         "screen": screen_summary, "schedule": meta["schedule"], "settings": meta["settings"],
         "seed": meta["seed"], "screen_fingerprint": fprint,
         "refine": ({"candidates": plan["candidates"], "reference": plan["reference"],

@@ -31,8 +31,11 @@ def test_right_size_png_and_jpeg_load(tmp_path):
     ("big.jpeg", "JPEG", (47, 56)),
 ])
 def test_image_with_wrong_size(tmp_path, name, fmt, size):
-    path = save_rgb(tmp_path / name, size[0], size[1], fmt)
-    with input_error(path, "image is {}x{} pixels".format(*size), "expected 47x55"):
+    """Sizes are said one way, as in the README: height first, 'expected 55 high x 47 wide'."""
+    width, height = size
+    path = save_rgb(tmp_path / name, width, height, fmt)
+    with input_error(path, "image is {} high x {} wide".format(height, width),
+                     "expected 55 high x 47 wide"):
         load_image(path)
 
 

@@ -116,7 +116,8 @@ def test_bad_files_get_one_error_each_and_the_others_are_answered(faces, tmp_pat
     errors = error_lines(err)
     assert len(errors) == 5, err
     assert "error: {}: not a readable PNG/JPEG image".format(text) in errors
-    assert "error: {}: image is 40x40 pixels, expected 47x55 (width x height)".format(small) in errors
+    assert "error: {}: image is 40 high x 40 wide, expected 55 high x 47 wide".format(
+        small) in errors
     assert "error: {}: not a readable PNG/JPEG image".format(truncated) in errors
     assert "error: {}: no such file".format(missing) in errors
     assert any(line.startswith("error: {}: ".format(empty)) for line in errors)
@@ -134,6 +135,27 @@ def test_unknown_badnet_and_missing_goodnet_are_one_line_errors(faces, tmp_path)
     spec = tmp_path / "results" / "sunglasses" / "pruning" / "2" / "goodnet.json"
     assert error_lines(err) == ["error: {}: no such GoodNet spec (run the workflow for this "
                                 "defense first)".format(spec)]
+
+
+def test_an_unknown_defense_names_the_known_ones(tmp_path):
+    """A typo in --defense is not a GoodNet 'not yet built': the error lists the defenses."""
+    code, out, err = classify(tmp_path / "face.png", "--badnet", "sunglasses", "--defense",
+                              "finepruning", "--drop", "2", "--results", tmp_path / "results")
+    assert code == 2 and out == ""
+    assert error_lines(err) == ["error: --defense: no defense named 'finepruning' (known: pruning, "
+                                "fine_pruning, strip, neural_cleanse)"]
+    assert "workflow" not in err
+    code, out, err = classify(tmp_path / "face.png", "--badnet", "sunglasses", "--defense",
+                              "strip", "--drop", "2", "--results", tmp_path / "results")
+    spec = tmp_path / "results" / "sunglasses" / "strip" / "2" / "goodnet.json"
+    assert code == 2 and error_lines(err) == [
+        "error: {}: no such GoodNet spec (run the workflow for this defense first)".format(spec)]
+
+
+def test_the_known_defenses_are_the_config_schema_s():
+    schema = yaml.safe_load((SCRIPTS.parent / "schemas" / "config.schema.yaml").read_text(
+        encoding="utf-8"))
+    assert list(goodnet.DEFENSES) == schema["properties"]["defenses"]["items"]["enum"]
 
 
 def test_goodnet_of_a_pruned_net_with_workflow_relative_paths(csaw, faces, tmp_path):

@@ -76,3 +76,80 @@ def test_verdict_in_plain_words():
     assert "NOT flagged: 5 (index 1.85), 8 (index 1.20)" in text
     partial = nc_verdict.describe(summary(labels_scanned=24))
     assert partial.startswith("PARTIAL SCAN of labels 0-23 of 1283")
+
+
+# --- the scripts between and after the stages, on synthetic triggers (no TensorFlow) ---------
+
+def fake_results(labels, norms):
+    """Results whose mask sums to the given L1 norm (uniform mask)."""
+    out = []
+    for y, n in zip(labels, norms):
+        mask = np.full((55, 47), n / (55 * 47.0), np.float32)
+        out.append({"label": int(y), "mask": mask, "pattern": np.full((55, 47, 3), 0.5, np.float32),
+                    "l1_norm": float(mask.sum()), "attack_success": 1.0, "success": True, "steps": 80,
+                    "epochs": 40, "lambda": 0.01})
+    return out
+
+
+def run_script(name, *args):
+    import subprocess
+    import sys
+
+    from conftest import SCRIPTS
+    return subprocess.run([sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+
+
+def test_select_and_gather_on_synthetic_stages(tmp_path):
+    from bdeval import nc_store
+
+    n = 120
+    screen = np.random.RandomState(2).permutation(np.linspace(100.0, 200.0, n))  # no outliers
+    screen[3] = 30.0  # the target: small at screening too
+    meta = {"fingerprint": "f", "schedule": "default", "settings": {}, "seed": 1}
+    shards = [tmp_path / "0-59.npz", tmp_path / "60-119.npz"]
+    nc_store.save_results(shards[0], fake_results(range(60), screen[:60]), meta)
+    nc_store.save_results(shards[1], fake_results(range(60, n), screen[60:]), meta)
+    plan, starts = tmp_path / "plan.json", tmp_path / "starts.npz"
+    proc = run_script("nc_select.py", *(shards + ["--n-labels", n, "--candidates", 4, "--reference", 30,
+                                                   "--out-plan", plan, "--out-starts", starts]))
+    assert proc.returncode == 0, proc.stderr
+    import json
+    chosen = json.loads(plan.read_text())
+    assert 3 in chosen["candidates"] and len(chosen["reference"]) == 30
+    assert len(nc_store.load_results(starts)[0]) == len(chosen["labels"])
+    # refinement: the reference halves; the other candidates were lucky at screening and come
+    # back to an ordinary 75; the target shrinks to 3: only it is flagged, clearly
+    def refined_norm(y):
+        return 3.0 if y == 3 else (screen[y] / 2.0 if y in chosen["reference"] else 75.0)
+    refined = fake_results(chosen["labels"], [refined_norm(y) for y in chosen["labels"]])
+    for r in refined:
+        r["test_attack_success"] = 0.9
+    part = tmp_path / "part_0.npz"
+    nc_store.save_results(part, refined, dict(meta, settings={"epochs": 400}))
+    out = {k: tmp_path / ("out." + k) for k in ("csv", "npz", "json", "png")}
+    proc = run_script("nc_gather.py", *(shards + [
+        "--refined", part, "--plan", plan, "--badnet", "synthetic", "--n-classes", n,
+        "--poisoned", "patch:3:none.h5", "--poisoned", "other:7:none.h5", "--trigger-rows", "patch:0:54",
+        "--out-csv", out["csv"], "--out-npz", out["npz"], "--out-json", out["json"], "--out-png", out["png"]]))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(out["json"].read_text())
+    assert summary["method"] == "screen+refine" and summary["flagged"] == [3] == summary["clear"]
+    assert summary["verdict"].startswith("Backdoor target(s) flagged: 3")
+    assert summary["flagged_details"]["3"]["overlap"] == {"patch": pytest.approx(1.0)}
+    assert summary["targets"]["3"]["rank"] == 1 and summary["targets"]["3"]["stage"] == "candidate"
+    assert summary["missed_targets"] == [7] and "NOT flagged: 7" in summary["verdict"]
+    rows = out["csv"].read_text().splitlines()
+    stages = [line.split(",")[1] for line in rows[1:]]
+    assert stages.count("reference") == 30 and stages.count("screen") == n - len(chosen["labels"])
+    # the median is the refined reference's, not the screening's
+    reference = [screen[y] / 2.0 for y in chosen["reference"]]
+    assert summary["median_l1"] == pytest.approx(np.median(reference), rel=1e-4)
+
+
+def test_stage_scripts_name_the_bad_file_in_one_line(tmp_path):
+    proc = run_script("nc_select.py", tmp_path / "missing.npz", "--n-labels", 10, "--candidates", 2,
+                      "--reference", 3, "--out-plan", tmp_path / "p.json", "--out-starts", tmp_path / "s.npz")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == "error: {}: no such shard file".format(tmp_path / "missing.npz")
+    assert not (tmp_path / "p.json").exists()

@@ -1,6 +1,7 @@
 """The SLURM profile on a real single-node SLURM (.ci/slurm_test.sh).
 
-Runs when CI_SLURM=1, or when SLURM can be installed here (root and apt-get); CI_SLURM=0 skips.
+Opt-in, since it changes the machine: runs when BDEVAL_SLURM_TEST=1 (.ci/run sets it) and SLURM
+can be installed here (root and apt-get), or when CI_SLURM=1 (no checks); CI_SLURM=0 skips.
 The script installs Debian's slurmctld, slurmd and munge if needed, starts them on localhost
 (no accounting daemon, a fake GPU GRES), runs the small demo locally and with
 `--workflow-profile profiles/slurm --use-apptainer` (the Apptainer stand-in), and compares the
@@ -13,12 +14,11 @@ import sys
 
 import pytest
 
-pytest.importorskip("snakemake")  # modern stack only
-
-from conftest import REPO  # noqa: E402
+from conftest import REPO
 
 SCRIPT = REPO / ".ci" / "slurm_test.sh"
 MARK = "# written by bdeval .ci/slurm_test.sh"
+OPT_IN = "BDEVAL_SLURM_TEST"
 
 
 def slurm_wanted():
@@ -27,6 +27,9 @@ def slurm_wanted():
         return False, "CI_SLURM=0"
     if flag == "1":
         return True, ""
+    if os.environ.get(OPT_IN, "") != "1":
+        return False, ("installs SLURM and munge with apt-get, writes /etc/slurm and /etc/munge "
+                       "and starts their daemons: set {}=1 to run it (.ci/run does)".format(OPT_IN))
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return False, "needs root to install and start SLURM (or CI_SLURM=1)"
     if not (shutil.which("sbatch") or shutil.which("apt-get")):
@@ -37,7 +40,32 @@ def slurm_wanted():
     return True, ""
 
 
+def test_the_real_slurm_test_is_opt_in(monkeypatch):
+    """`bash tests/run.sh` as root must not install SLURM or write /etc unless asked to."""
+    monkeypatch.delenv(OPT_IN, raising=False)
+    monkeypatch.delenv("CI_SLURM", raising=False)
+    wanted, why = slurm_wanted()
+    assert not wanted
+    assert "{}=1".format(OPT_IN) in why and "apt-get" in why and "/etc/munge" in why
+    monkeypatch.setenv(OPT_IN, "0")
+    assert slurm_wanted()[0] is False
+
+
+def test_ci_opts_in_and_runs_exactly_the_readme_test_command():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("## Set-up: two commands", 1)[1].split("\n## ", 1)[0]
+    block = setup.split("```bash", 1)[1].split("```", 1)[0]
+    command = [line for line in block.splitlines() if line.startswith("bash ")]
+    assert command == ["bash tests/run.sh"]
+    assert "{}=1".format(OPT_IN) in setup  # the sentence next to the test command
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+          if line.strip()]
+    assert ci[-1] == command[0]
+    assert "export {}=1".format(OPT_IN) in ci[:-1]
+
+
 def test_demo_on_a_real_single_node_slurm_equals_the_local_run():
+    pytest.importorskip("snakemake")  # modern stack only
     wanted, why = slurm_wanted()
     if not wanted:
         pytest.skip(why)

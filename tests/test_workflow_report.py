@@ -52,7 +52,7 @@ def report(tmp_path_factory):
     config["defenses"] = ["pruning", "fine_pruning", "strip", "neural_cleanse"]
     config["strip"] = {"n_blends": 10}
     config["pruning"] = {"fine_tune_epochs": 1}
-    config["neural_cleanse"] = {"epochs": 2, "images_per_label": 5}
+    config["neural_cleanse"] = {"epochs": 2, "images_per_label": 5, "refine": {"epochs": 2, "jobs": 2}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(workdir, "--quiet", "rules")
     html = workdir / "report.html"

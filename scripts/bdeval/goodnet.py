@@ -13,6 +13,10 @@ import numpy as np
 from .errors import InputError
 from .outputs import read_json, write_json
 
+# The defenses that write results/BADNET/DEFENSE/DROP/goodnet.json: the `defenses` enum of
+# schemas/config.schema.yaml (a test keeps the two equal).
+DEFENSES = ("pruning", "fine_pruning", "strip", "neural_cleanse")
+
 KIND_MODULES = {
     "badnet": "bdeval.goodnet",           # no defense: the badnet's own answer
     "disagreement": "bdeval.goodnet",     # pruning / fine-pruning: B and B' disagree -> N

@@ -24,8 +24,8 @@ def load_image(path):
         raise InputError(path, "not a readable PNG/JPEG image") from None
     height, width = INPUT_SHAPE[:2]
     if rgb.size != (width, height):
-        raise InputError(path, "image is {}x{} pixels, expected {}x{} (width x height)".format(
-            rgb.size[0], rgb.size[1], width, height))
+        raise InputError(path, "image is {} high x {} wide, expected {} high x {} wide".format(
+            rgb.size[1], rgb.size[0], height, width))
     return np.asarray(rgb, dtype=np.float32)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 
-def target_report(targets, rows, screen_norms, screen_index):
+def target_report(targets, rows, screen_norms, screen_index, median):
     """{target: stage, norm, index, flagged-ness and ranks} for every known target.
 
     rows: per label (stage, result, final index); rank 1 = the smallest norm. screen_rank is
@@ -18,7 +18,8 @@ def target_report(targets, rows, screen_norms, screen_index):
         stage, result, index = rows[t]
         report[str(t)] = {
             "scanned": True, "stage": stage, "l1_norm": float(result["l1_norm"]),
-            "anomaly_index": float(index), "screen_l1": float(screen_norms[t]),
+            "anomaly_index": float(index), "below_median": bool(result["l1_norm"] < median),
+            "screen_l1": float(screen_norms[t]),
             "screen_index": float(screen_index[t]),
             "screen_rank": int(np.sum(screen_norms < screen_norms[t])) + 1,
             "rank": int(np.sum(final_norms < result["l1_norm"])) + 1 if t in final else None,
@@ -29,6 +30,15 @@ def target_report(targets, rows, screen_norms, screen_index):
 
 def _labels(indices):
     return ", ".join("{} (index {:.2f})".format(y, i) for y, i in indices)
+
+
+def _missed(summary, targets):
+    words = []
+    for t in targets:
+        info = summary["targets"][str(t)]
+        side = "" if info.get("below_median", True) else ", its trigger LARGER than the median"
+        words.append("{} (index {:.2f}{})".format(t, info["anomaly_index"], side))
+    return ", ".join(words)
 
 
 def describe(summary):
@@ -57,8 +67,8 @@ def describe(summary):
     missed = [t for t in summary["missed_targets"] if summary["targets"][str(t)].get("scanned")]
     if missed:
         words.append("Known target(s) NOT flagged: {}: their reversed triggers are not clearly smaller "
-                     "than ordinary labels', which the trigger-size criterion needs.".format(_labels(
-                         (t, summary["targets"][str(t)]["anomaly_index"]) for t in missed)))
+                     "than ordinary labels', which the trigger-size criterion needs.".format(
+                         _missed(summary, missed)))
     if summary["failed_labels"]:
         words.append("{} label(s) never reached the attack-success threshold; their norms are upper "
                      "bounds.".format(len(summary["failed_labels"])))

@@ -2,13 +2,12 @@
 
 Import keras from this module: `from bdeval.tfcompat import keras`.
 """
-import os
 import random
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import tensorflow as tf  # start-up lines hidden unless --verbose: see bdeval.tflog
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from .tflog import verbose_requested
 
 TF_MAJOR = int(tf.__version__.split(".")[0])
 LEGACY = TF_MAJOR < 2
@@ -16,7 +15,8 @@ LEGACY = TF_MAJOR < 2
 if LEGACY:
     from tensorflow import keras  # TF 1.15: tf.keras is the Keras 2 API
 
-    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+    if not verbose_requested():
+        tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
 else:
     try:
         import tf_keras as keras  # Keras 2 API on modern TensorFlow
