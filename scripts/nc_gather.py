@@ -26,8 +26,8 @@ from nc_select import read_screen  # noqa: E402
 
 N_ORDINARY_SHOWN = 3
 MANY_LABELS = 100  # above this many scanned labels, flags below --clear are called weak
-NORMS_COLUMNS = ["label", "stage", "l1_norm", "anomaly_index", "flagged", "screen_l1", "screen_index",
-                 "steps", "attack_success", "test_attack_success"]
+NORMS_COLUMNS = ["label", "stage", "l1_norm", "anomaly_index", "flagged", "log_index", "screen_l1",
+                 "screen_index", "steps", "attack_success", "test_attack_success"]
 
 
 def trigger_rows(text):
@@ -112,14 +112,16 @@ def final_table(screen, refined, plan, screen_index, threshold):
     return rows, test
 
 
-def write_norms(path, screen, rows, screen_index, flagged):
+def write_norms(path, screen, rows, screen_index, flagged, logs):
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(NORMS_COLUMNS)
             for s, (stage, r, index) in zip(screen, rows):
                 writer.writerow([r["label"], stage, "{:.4f}".format(r["l1_norm"]), "{:.4f}".format(index),
-                                 int(r["label"] in flagged), "{:.4f}".format(s["l1_norm"]),
+                                 int(r["label"] in flagged),
+                                 "{:.4f}".format(logs[r["label"]]) if r["label"] in logs else "",
+                                 "{:.4f}".format(s["l1_norm"]),
                                  "{:.4f}".format(screen_index[s["label"]]), r["steps"],
                                  "{:.4f}".format(r["attack_success"]),
                                  "{:.4f}".format(r["test_attack_success"]) if "test_attack_success" in r else ""])
@@ -176,6 +178,10 @@ def main(argv=None):
     screen_index, screen_summary = screen_verdict(screen_norms, args.threshold)
     rows, test = final_table(screen, refined, plan, screen_index, args.threshold)
     details = flagged_details(rows, test, args)
+    logs = (nc_refine.log_index({y: r["l1_norm"] for y, r in refined.items()}, plan["reference"])
+            if refined else {})
+    for label, extra in details.items():
+        extra["log_index"] = logs.get(label)
     targets = sorted({t for _, t, _ in args.poisoned})
     meta = nc_store.load_results(args.shards[0])[1]
     summary = {
@@ -190,7 +196,7 @@ def main(argv=None):
         "near_threshold": near_threshold(rows, test, args, bool(refined)),
         "flagged_details": {str(y): d for y, d in details.items()},
         "known_targets": targets, "missed_targets": [t for t in targets if t not in test["flagged"]],
-        "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"]),
+        "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"], logs),
         "screen": screen_summary, "schedule": meta["schedule"], "settings": meta["settings"],
         "seed": meta["seed"], "screen_fingerprint": fprint,
         "refine": ({"candidates": plan["candidates"], "reference": plan["reference"],
@@ -201,7 +207,7 @@ def main(argv=None):
     logging.info("%s: %s", args.badnet, summary["verdict"])
     if summary["missed_targets"]:
         logging.warning("%s: known target(s) %s not flagged", args.badnet, summary["missed_targets"])
-    write_norms(args.out_csv, screen, rows, screen_index, set(test["flagged"]))
+    write_norms(args.out_csv, screen, rows, screen_index, set(test["flagged"]), logs)
     nc_store.save_results(args.out_npz, [r for _, r, _ in rows], dict(meta, method=summary["method"]))
     save_gallery(args.out_png, gallery_entries(rows, test, details),
                  "{}: Neural Cleanse triggers (top: mask, bottom: mask x pattern)".format(args.badnet))

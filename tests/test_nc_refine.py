@@ -153,3 +153,13 @@ def test_stage_scripts_name_the_bad_file_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == "error: {}: no such shard file".format(tmp_path / "missing.npz")
     assert not (tmp_path / "p.json").exists()
+
+
+def test_log_index_is_signed_and_scale_free():
+    reference = {y: 100.0 * 1.1 ** ((y % 5) - 2) for y in range(20)}  # log-symmetric around 100
+    refined = dict(reference)
+    refined.update({90: 10.0, 91: 1000.0})
+    logs = nc_refine.log_index(refined, sorted(reference))
+    assert logs[90] > 10 and logs[91] < -10 and logs[90] == pytest.approx(-logs[91])
+    scaled = nc_refine.log_index({y: 7.0 * v for y, v in refined.items()}, sorted(reference))
+    assert scaled[90] == pytest.approx(logs[90])

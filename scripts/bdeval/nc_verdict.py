@@ -2,7 +2,7 @@
 import numpy as np
 
 
-def target_report(targets, rows, screen_norms, screen_index, median):
+def target_report(targets, rows, screen_norms, screen_index, median, logs=None):
     """{target: stage, norm, index, flagged-ness and ranks} for every known target.
 
     rows: per label (stage, result, final index); rank 1 = the smallest norm. screen_rank is
@@ -19,6 +19,7 @@ def target_report(targets, rows, screen_norms, screen_index, median):
         report[str(t)] = {
             "scanned": True, "stage": stage, "l1_norm": float(result["l1_norm"]),
             "anomaly_index": float(index), "below_median": bool(result["l1_norm"] < median),
+            "log_index": (logs or {}).get(t),
             "screen_l1": float(screen_norms[t]),
             "screen_index": float(screen_index[t]),
             "screen_rank": int(np.sum(screen_norms < screen_norms[t])) + 1,
