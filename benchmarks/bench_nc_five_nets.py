@@ -64,8 +64,8 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     config = config_for(args.faces, args.nets, workdir)
     snakemake = os.path.join(os.path.dirname(sys.executable), "snakemake")
-    cmd = [snakemake, "-s", os.path.join(ROOT, "Snakefile"), "--directory", workdir, "--configfile", config,
-           "--cores", str(args.cores), "--quiet", "rules", "results/mad.csv"]
+    cmd = [snakemake, "results/mad.csv", "-s", os.path.join(ROOT, "Snakefile"), "--directory", workdir,
+           "--configfile", config, "--cores", str(args.cores), "--quiet", "rules"]
     print("running: " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     with open(os.path.join(workdir, "results", "mad.csv")) as handle:
