@@ -163,3 +163,16 @@ def test_log_index_is_signed_and_scale_free():
     assert logs[90] > 10 and logs[91] < -10 and logs[90] == pytest.approx(-logs[91])
     scaled = nc_refine.log_index({y: 7.0 * v for y, v in refined.items()}, sorted(reference))
     assert scaled[90] == pytest.approx(logs[90])
+
+
+def test_the_numpy_core_imports_without_tensorflow():
+    import subprocess
+    import sys
+
+    from conftest import SCRIPTS
+    code = ("import sys; import bdeval.mad, bdeval.rows, bdeval.nc_core, bdeval.nc_refine, bdeval.nc_verdict, "
+            "bdeval.nc_store; print('tensorflow' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(SCRIPTS), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

@@ -3,8 +3,8 @@
 For label y: mask m (H x W) and pattern p (H x W x 3) in [0, 1], tanh-parametrized, such that
 f((1 - m) * x + m * p) = y on clean images while |m|_1 stays small; loss = CE + lambda * |m|_1.
 The masks and patterns of a batch of labels are one tensor; gradients come from
-bdeval.nc_tf.TriggerLoss, Adam and the lambda schedule run here in NumPy, so both TF stacks
-optimize identically. Every label has its own seeded initialization and image pool, so its
+bdeval.nc_tf.TriggerLoss, Adam and the lambda schedule run here in NumPy (this module imports no
+TensorFlow), so both TF stacks optimize identically. Every label has its own seeded initialization and image pool, so its
 result does not depend on which labels share its batch.
 
 Schedules (one "epoch" = one pass over the label's image pool in mini-batches):
@@ -26,7 +26,8 @@ import math
 import numpy as np
 
 from . import INPUT_SHAPE
-from .nc_tf import atanh_unit, unit_tanh
+
+EPSILON = 1e-7  # Keras' epsilon, as in the original tanh mapping
 
 SCHEDULES = {
     "original": {
@@ -45,6 +46,17 @@ SCHEDULES = {
 SCHEDULES["refine"] = dict(SCHEDULES["original"], images_per_label=64, epoch_steps=2, epochs=400)
 ADAM_EPSILON = 1e-7
 MB_PER_IMAGE_STEP = 1.0  # forward + backward working memory of one DeepID image, roughly
+
+
+def unit_tanh(w):
+    """[-inf, inf] -> (0, 1), the original's tanh(w) / (2 - eps) + 0.5 (NumPy)."""
+    return np.tanh(w) / (2 - EPSILON) + 0.5
+
+
+def atanh_unit(v):
+    """Inverse of unit_tanh, clipped away from 0 and 1 (NumPy)."""
+    v = np.clip(np.asarray(v, np.float64), 1e-4, 1 - 1e-4)
+    return np.arctanh((v - 0.5) * (2 - EPSILON)).astype(np.float32)
 
 
 def settings_for(schedule, overrides=None):

@@ -13,25 +13,18 @@ Shapes: L labels, B images per label, H x W = 55 x 47.
 import numpy as np
 import tensorflow as tf
 
-from . import INPUT_SHAPE
+from . import INPUT_SHAPE, nc_core
 from .deepid import layer_model
 from .tfcompat import LEGACY, keras
 
-EPSILON = 1e-7  # Keras' epsilon, as in the original tanh mapping
 HIDDEN_LAYER = "activation_1"  # the layer before the output
 
 
 def unit_tanh(w):
-    """[-inf, inf] -> (0, 1), the original's tanh(w) / (2 - eps) + 0.5 (NumPy or TF)."""
+    """nc_core.unit_tanh for TensorFlow tensors (NumPy arrays go to nc_core's)."""
     if isinstance(w, np.ndarray):
-        return np.tanh(w) / (2 - EPSILON) + 0.5
-    return tf.tanh(w) / (2 - EPSILON) + 0.5
-
-
-def atanh_unit(v):
-    """Inverse of unit_tanh, clipped away from 0 and 1 (NumPy)."""
-    v = np.clip(np.asarray(v, np.float64), 1e-4, 1 - 1e-4)
-    return np.arctanh((v - 0.5) * (2 - EPSILON)).astype(np.float32)
+        return nc_core.unit_tanh(w)
+    return tf.tanh(w) / (2 - nc_core.EPSILON) + 0.5
 
 
 def _terms(hidden, kernel, bias, mask_w, pattern_w, x, targets, lam, pattern_scale):
