@@ -127,7 +127,7 @@ def write_norms(path, screen, rows, screen_index, flagged, logs):
                                  "{:.4f}".format(r["test_attack_success"]) if "test_attack_success" in r else ""])
 
 
-def gallery_entries(rows, test, details):
+def gallery_entries(rows, test, details, clear):
     chosen = list(test["flagged"])
     ordinary = [i for i, (stage, _, _) in enumerate(rows) if stage in ("reference", "refined", "screen")
                 and i not in chosen]
@@ -136,7 +136,8 @@ def gallery_entries(rows, test, details):
     entries = []
     for label in chosen:
         _, r, index = rows[label]
-        lines = ["{} {}".format("FLAGGED" if label in test["flagged"] else "ordinary", label),
+        kind = ("FLAGGED" if label in clear else "weak flag") if label in test["flagged"] else "ordinary"
+        lines = ["{} {}".format(kind, label),
                  "L1 {:.0f} AI {:.1f}".format(r["l1_norm"], index)]
         extra = details.get(label, {})
         if extra.get("test_attack_success") is not None:
@@ -209,7 +210,7 @@ def main(argv=None):
         logging.warning("%s: known target(s) %s not flagged", args.badnet, summary["missed_targets"])
     write_norms(args.out_csv, screen, rows, screen_index, set(test["flagged"]), logs)
     nc_store.save_results(args.out_npz, [r for _, r, _ in rows], dict(meta, method=summary["method"]))
-    save_gallery(args.out_png, gallery_entries(rows, test, details),
+    save_gallery(args.out_png, gallery_entries(rows, test, details, summary["clear"]),
                  "{}: Neural Cleanse triggers (top: mask, bottom: mask x pattern)".format(args.badnet))
     write_json(args.out_json, summary)
     return 0

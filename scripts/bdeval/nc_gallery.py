@@ -23,7 +23,8 @@ def save_gallery(path, entries, title):
     h, w = 55 * ZOOM, 47 * ZOOM
     pad = 6
     width = max(1, len(entries)) * (w + pad) + pad
-    height = 16 + 2 * (h + pad) + CAPTION + pad
+    n_lines = max([len(lines) for lines, _, _ in entries] or [2])
+    height = 16 + 2 * (h + pad) + max(CAPTION, 12 * n_lines + 2) + pad
     canvas = Image.new("RGB", (max(width, 260), height), "white")
     draw = ImageDraw.Draw(canvas)
     draw.text((pad, 2), title, fill="black")
