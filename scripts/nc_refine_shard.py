@@ -29,13 +29,9 @@ def parse_args(argv):
     parser.add_argument("--starts", required=True, help="refine_starts.npz of nc_select.py")
     parser.add_argument("--part", type=int, required=True, help="this job's part, 0..parts-1")
     parser.add_argument("--parts", type=int, required=True, help="number of refinement jobs")
-    parser.add_argument("--schedule", default="refine", choices=sorted(nc_core.SCHEDULES))
-    parser.add_argument("--settings", default="{}", help="JSON overrides of the schedule's settings")
-    parser.add_argument("--memory-mb", type=float, default=4096,
-                        help="working memory for one batch of labels (sets the labels per batch)")
+    nc_scan.add_job_args(parser, "refine", nc_core.SCHEDULES)
     parser.add_argument("--cold-start", action="store_true",
                         help="start from the seeded random trigger, not the screening one (no winner's curse)")
-    parser.add_argument("--progress-dir", required=True, help="per-label results (resume)")
     parser.add_argument("--out", required=True, help="this part's refined results (.npz)")
     return parser.parse_args(argv)
 

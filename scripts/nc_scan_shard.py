@@ -27,11 +27,7 @@ def parse_args(argv):
     add_badnet_args(parser)
     parser.add_argument("--first", type=int, required=True, help="first label of the shard")
     parser.add_argument("--last", type=int, required=True, help="last label of the shard (inclusive)")
-    parser.add_argument("--schedule", default="default", choices=sorted(nc_core.SCHEDULES))
-    parser.add_argument("--settings", default="{}", help="JSON overrides of the schedule's settings")
-    parser.add_argument("--memory-mb", type=float, default=4096,
-                        help="working memory for one batch of labels (sets the labels per batch)")
-    parser.add_argument("--progress-dir", required=True, help="per-label results (resume)")
+    nc_scan.add_job_args(parser, "default", nc_core.SCHEDULES)
     parser.add_argument("--out", required=True, help="the shard's results (.npz)")
     return parser.parse_args(argv)
 

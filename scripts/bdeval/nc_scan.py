@@ -5,6 +5,15 @@ import time
 from . import nc_core, nc_store
 
 
+def add_job_args(parser, schedule, schedules):
+    """Arguments every Neural Cleanse optimization job takes (scan shard, refinement part)."""
+    parser.add_argument("--schedule", default=schedule, choices=sorted(schedules))
+    parser.add_argument("--settings", default="{}", help="JSON overrides of the schedule's settings")
+    parser.add_argument("--memory-mb", type=float, default=4096,
+                        help="working memory for one batch of labels (sets the labels per batch)")
+    parser.add_argument("--progress-dir", required=True, help="per-label results (resume)")
+
+
 def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, oom_errors=(MemoryError,),
          starts=None):
     """Results of `labels`, reusing saved ones; label_batch halves on out-of-memory.
