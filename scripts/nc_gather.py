@@ -82,33 +82,29 @@ def read_refined(paths, plan_path):
 
 
 def screen_verdict(screen_norms, threshold):
+    """The paper's MAD over the screening norms: (index of every label, summary)."""
     index = mad.anomaly_index(screen_norms)
     summary = mad.summarize(range(len(screen_norms)), screen_norms, threshold)
-    return index, {"flagged": summary["flagged"], "median_l1": summary["median_l1"],
-                   "max_anomaly_index": summary["max_anomaly_index"],
-                   "anomaly_index": {str(k): v for k, v in summary["anomaly_index"].items()}}
+    summary["mad_scale"] = nc_refine.reference_statistic(screen_norms)[1]
+    return index, summary
 
 
-def final_table(screen, refined, plan, screen_index, threshold):
-    """Per label: (stage, final result, final index); and the verdict's test dict."""
+def final_table(screen, refined, plan, screen_index, screen_summary, threshold):
+    """Per label: (stage, final result, final index); and the verdict's test dict (the refined
+    reference's MAD test, or without refinement the screening's own)."""
     if refined:
         test = nc_refine.test({y: r["l1_norm"] for y, r in refined.items()}, plan["reference"], threshold)
     else:
-        summary = mad.summarize(range(len(screen)), [r["l1_norm"] for r in screen], threshold)
-        test = {"index": {y: float(screen_index[y]) for y in range(len(screen))},
-                "flagged": summary["flagged"], "median_l1": summary["median_l1"],
-                "mad_scale": float(np.median(np.abs(np.array([r["l1_norm"] for r in screen])
-                                                    - summary["median_l1"])) * mad.CONSISTENCY),
-                "max_anomaly_index": summary["max_anomaly_index"]}
-    candidates, reference = set(plan["candidates"]) if plan else set(), set(plan["reference"]) if plan else set()
+        test = dict(screen_summary, index={y: float(i) for y, i in enumerate(screen_index)})
     rows = []
     for r in screen:
         y = r["label"]
         if y in refined:
-            stage = "refined" if plan["all_labels"] else ("candidate" if y in candidates else "reference")
+            stage = "refined" if plan["all_labels"] else (
+                "candidate" if y in plan["candidates"] else "reference")
             rows.append((stage, refined[y], test["index"][y]))
         else:
-            rows.append(("screen", r, test["index"][y] if not refined else float(screen_index[y])))
+            rows.append(("screen", r, float(screen_index[y])))
     return rows, test
 
 
@@ -173,18 +169,17 @@ def near_threshold(rows, test, args, refined):
 
 def main(argv=None):
     args = parse_args(argv)
-    screen, fprint = read_screen(args.shards, args.n_classes)
+    screen, meta = read_screen(args.shards, args.n_classes)
     refined, plan, metas = read_refined(args.refined, args.plan) if args.refined else ({}, None, [])
     screen_norms = np.array([r["l1_norm"] for r in screen])
     screen_index, screen_summary = screen_verdict(screen_norms, args.threshold)
-    rows, test = final_table(screen, refined, plan, screen_index, args.threshold)
+    rows, test = final_table(screen, refined, plan, screen_index, screen_summary, args.threshold)
     details = flagged_details(rows, test, args)
     logs = (nc_refine.log_index({y: r["l1_norm"] for y, r in refined.items()}, plan["reference"])
             if refined else {})
     for label, extra in details.items():
         extra["log_index"] = logs.get(label)
     targets = sorted({t for _, t, _ in args.poisoned})
-    meta = nc_store.load_results(args.shards[0])[1]
     summary = {
         "badnet": args.badnet, "n_classes": args.model_classes or args.n_classes,
         "labels_scanned": args.n_classes, "threshold": args.threshold,
@@ -198,8 +193,11 @@ def main(argv=None):
         "flagged_details": {str(y): d for y, d in details.items()},
         "known_targets": targets, "missed_targets": [t for t in targets if t not in test["flagged"]],
         "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"], logs),
-        "screen": screen_summary, "schedule": meta["schedule"], "settings": meta["settings"],
-        "seed": meta["seed"], "screen_fingerprint": fprint,
+        "screen": {"flagged": screen_summary["flagged"], "median_l1": screen_summary["median_l1"],
+                   "max_anomaly_index": screen_summary["max_anomaly_index"],
+                   "anomaly_index": {str(k): v for k, v in screen_summary["anomaly_index"].items()}},
+        "schedule": meta["schedule"], "settings": meta["settings"],
+        "seed": meta["seed"], "screen_fingerprint": meta["fingerprint"],
         "refine": ({"candidates": plan["candidates"], "reference": plan["reference"],
                     "all_labels": plan["all_labels"], "settings": metas[0]["settings"]} if refined else None),
         "failed_labels": [rows[y][1]["label"] for y in range(len(rows)) if not rows[y][1]["success"]],

@@ -69,7 +69,7 @@ def test_attack_success(model, result, test, scaling, batch_size):
 def main(argv=None):
     args = parse_args(argv)
     settings, plan, labels, plan_starts = read_plan(args)
-    starts = plan_starts
+    starts = None if args.cold_start else plan_starts
     tfcompat.configure(args.seed, args.threads)
     from bdeval.nc_tf import TriggerLoss
     from bdeval.weights import load_model
@@ -77,8 +77,6 @@ def main(argv=None):
     valid = load_dataset(args.clean_validation, args.n_classes)
     test = load_dataset(args.clean_test, args.n_classes)
     model = load_model(args.weights, args.n_classes)
-    if args.cold_start:
-        starts = None
     fprint = nc_store.fingerprint(dict(settings, screen=plan["screen_fingerprint"], cold=args.cold_start), args.seed,
                                   args.weights, args.clean_validation, args.scaling, args.n_classes)
     results = []

@@ -17,22 +17,23 @@ from bdeval.outputs import write_json  # noqa: E402
 
 
 def read_screen(paths, n_labels):
-    """(results sorted by label, the screening fingerprint) of all shards; checks coverage."""
-    results, prints = [], set()
+    """(results sorted by label, the first shard's meta) of all shards; checks coverage and that
+    every shard has the same fingerprint (meta["fingerprint"])."""
+    results, metas = [], []
     for path in paths:
         if not os.path.exists(path):
             raise InputError(path, "no such shard file")
         shard, meta = nc_store.load_results(path)
         results += shard
-        prints.add(meta["fingerprint"])
+        metas.append(meta)
     labels = sorted(r["label"] for r in results)
     if labels != list(range(n_labels)):
         missing = sorted(set(range(n_labels)) - set(labels))
         raise InputError(paths[0], "shards cover {} labels, expected 0..{} (missing {})".format(
             len(labels), n_labels - 1, missing[:10]))
-    if len(prints) != 1:
+    if len({m["fingerprint"] for m in metas}) != 1:
         raise InputError(paths[0], "shards come from different settings, seeds or files")
-    return sorted(results, key=lambda r: r["label"]), prints.pop()
+    return sorted(results, key=lambda r: r["label"]), metas[0]
 
 
 def main(argv=None):
@@ -46,7 +47,8 @@ def main(argv=None):
     parser.add_argument("--out-plan", required=True, help="JSON: labels to refine")
     parser.add_argument("--out-starts", required=True, help=".npz: their screening triggers")
     args = parser.parse_args(argv)
-    results, fprint = read_screen(args.shards, args.n_labels)
+    results, meta = read_screen(args.shards, args.n_labels)
+    fprint = meta["fingerprint"]
     norms = np.array([r["l1_norm"] for r in results])
     plan = nc_refine.select(range(args.n_labels), norms, args.candidates, args.reference,
                             args.seed, args.threshold)
