@@ -112,7 +112,7 @@ def main():
     from art.estimators.classification.keras import KerasClassifier
     from art.defences.transformer.poisoning import NeuralCleanse
 
-    data = np.load(args.data)
+    data = np.load(args.data, allow_pickle=False)
     x = np.asarray(data["x"], np.float32)
     y = np.asarray(data["y"], np.int64)
     labels = [int(v) for v in data["labels"]]

@@ -132,7 +132,7 @@ def run_art(args, weights, scaling, x_raw, y, labels, tmp):
     wall = time.time() - began
     if code != 0:
         raise SystemExit("ART worker failed (exit {}); see its stderr above and {}".format(code, tmp))
-    with np.load(out) as res:
+    with np.load(out, allow_pickle=False) as res:
         found = dict((k, res[k]) for k in res.files)
     shutil.rmtree(tmp, ignore_errors=True)
     found["meta"] = json.loads(str(found["meta"]))
