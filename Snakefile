@@ -24,9 +24,15 @@ container: config["container"] or None
 include: "rules/demo.smk"
 include: "rules/csaw_data.smk"
 include: "rules/baseline.smk"
-include: "rules/strip.smk"
-include: "rules/pruning.smk"
-include: "rules/neural_cleanse.smk"
+
+
+# Each defense's rules: one file under rules/, named by its entry in the defense registry
+# (scripts/bdeval/defenses.py); README "Adding a defense".
+for _rule_file in defense_rule_files():
+
+    include: _rule_file
+
+
 include: "rules/summary.smk"
 
 
@@ -38,7 +44,5 @@ for _rule in workflow.rules:
 
 rule all:
     input:
-        "results/summary.csv",
-        "results/summary.md",
-        neural_cleanse_targets(),
+        all_targets(),
     default_target: True

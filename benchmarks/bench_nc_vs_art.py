@@ -5,7 +5,7 @@ median L1 of the sample's other labels; smaller is better) and its rank, and pea
 
     .venv/bin/python benchmarks/bench_nc_vs_art.py [--net sunglasses] [--labels 0,3,17,...] [--art-labels K]
 
-Ours runs in this process (bdeval.nc_core: the `default` screening of all sample labels, then the
+Ours runs in this process (bdeval.neural_cleanse.core: the `default` screening of all sample labels, then the
 `refine` stage warm-started from it). ART (adversarial-robustness-toolbox, Keras 3) runs with its
 defaults in a subprocess under a separate venv, benchmarks/art_nc_worker.py; create that venv with
 
@@ -87,9 +87,10 @@ def attack_success(predict, x, y, mask, pattern, label, pattern_scale):
 
 
 def run_ours(args, weights, scaling, x, y, labels):
-    from bdeval import nc_core, tfcompat
+    from bdeval import tfcompat
+    from bdeval.neural_cleanse import core as nc_core
     tfcompat.configure(args.seed, args.threads)
-    from bdeval.nc_tf import TriggerLoss
+    from bdeval.neural_cleanse.tf_loss import TriggerLoss
     from bdeval.weights import load_model
 
     pattern_scale = 255.0 if scaling == "raw" else 1.0
@@ -205,7 +206,7 @@ def main():
               " (NOT the default: --art-steps)" if meta["steps_override"] else " (its defaults)",
               down=defaults["cost_multiplier_down"], **defaults))
     for name, schedule, settings in zip(("screen", "refine"), ("default", "refine"), ours["settings"]):
-        print("ours {} (nc_core.settings_for({!r})): {}".format(
+        print("ours {} (neural_cleanse.core.settings_for({!r})): {}".format(
             name, schedule, ", ".join("{} {}".format(k, settings.get(k)) for k in OUR_KEYS)))
     for patch in meta["patches"]:
         print("ART patch: " + patch)

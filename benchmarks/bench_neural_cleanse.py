@@ -17,9 +17,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
 
-from bdeval import nc_core, tfcompat  # noqa: E402
+from bdeval import tfcompat  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.inference import scale  # noqa: E402
+from bdeval.neural_cleanse import core as nc_core  # noqa: E402
 
 CSAW = os.path.join(HERE, "..", "..", "shared", "csaw")
 N_CLASSES = 1283
@@ -44,7 +45,7 @@ def main():
         print("skipped: real CSAW data not found at {}".format(os.path.abspath(CSAW)))
         return 0
     tfcompat.configure(1, args.threads)
-    from bdeval.nc_tf import TriggerLoss
+    from bdeval.neural_cleanse.tf_loss import TriggerLoss
     from bdeval.weights import load_model
 
     clean = load_dataset(os.path.join(CSAW, "data", "clean_test_subset.h5"), N_CLASSES)

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(REPO, "scripts"))
 
 import numpy as np  # noqa: E402
 
-from bdeval import strip, tfcompat  # noqa: E402
+from bdeval import strip, strip_model, tfcompat  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.inference import scale  # noqa: E402
 from bdeval.weights import load_model  # noqa: E402
@@ -87,12 +87,12 @@ def main():
 
     same = tfcompat.batch_predictor(model)
     # warm-up of every path (graph building is not what we measure)
-    strip.strip_entropies(model, x, pool, args.n_blends, "x/255", args.blend, 0.5, 1, args.batch_size)
+    strip_model.strip_entropies(model, x, pool, args.n_blends, "x/255", args.blend, 0.5, 1, args.batch_size)
     vec_mib = peak_mib()  # before any loop ran: the vectorized path's peak
     for call in ("predict", "predict_on_batch", same):
         loop(model, x[:2], pool, partners, args.blend, call)
 
-    paths = [("vectorized", lambda: strip.strip_entropies(
+    paths = [("vectorized", lambda: strip_model.strip_entropies(
         model, x, pool, args.n_blends, "x/255", args.blend, 0.5, 1, args.batch_size))]
     for name, call in (("loop-predict", "predict"), ("loop-predict_on_batch", "predict_on_batch"),
                        ("loop-same-forward", same)):

@@ -37,8 +37,8 @@ def main(argv=None):
 
     sys.path.insert(0, os.path.abspath(args.code))
     import bdeval
-    for info in pkgutil.iter_modules(bdeval.__path__):  # each module imports only what it needs
-        importlib.import_module("bdeval." + info.name)
+    for info in pkgutil.walk_packages(bdeval.__path__, "bdeval."):  # each imports only what it needs
+        importlib.import_module(info.name)
     from bdeval import INPUT_SHAPE, tfcompat
     from bdeval.deepid import build_deepid
 

@@ -21,4 +21,3 @@ rule baseline:
         " --out-json {output.json} --out-rows {output.rows} > {log} 2>&1"
 
 
-register_rows("none", "results/{badnet}/rows/none.json")

@@ -14,6 +14,9 @@ SCRIPTS = os.path.join(workflow.basedir, "scripts")
 PYTHON = config["python"] or (
     "python" if workflow.deployment_settings.deployment_method else sys.executable
 )
+sys.path.insert(0, SCRIPTS)
+from bdeval import defenses  # noqa: E402  (the defense registry)
+
 BADNETS = {b["name"]: b for b in config["badnets"]}
 DEMO_MODELS = {m["name"]: m for m in config["demo"]["models"]}
 
@@ -29,6 +32,9 @@ def _check_config():
             if p["target"] >= badnet["n_classes"]:
                 raise ValueError("config: badnet {}: target {} of '{}' is not below n_classes {}".format(
                     name, p["target"], p["trigger"], badnet["n_classes"]))
+    for name in config["defenses"]:
+        if name not in defenses.names():
+            raise ValueError("config: unknown defense '{}'; known: {}".format(name, ", ".join(defenses.names())))
     if "demo" in BADNETS:
         raise ValueError("config: 'demo' is reserved for the demo benchmark's folder")
 
@@ -75,31 +81,47 @@ def badnet_args(wildcards):
     return " ".join("'{}'".format(a) for a in args)
 
 
-# --- result rows: each defense registers the per-job file it writes ------------------------
-
-ROW_FILES = []  # (defense, path pattern with {badnet} and, per drop%, {drop})
+from bdeval.drops import drop_label  # noqa: E402  (a drop%'s folder and wildcard name)
 
 
-def register_rows(defense, pattern):
-    """Called by each defense's .smk; the summary picks up its rows without edits."""
-    if defense == "none" or defense in config["defenses"]:
-        ROW_FILES.append((defense, pattern))
+# --- what the run makes: result rows, figures and tables of the configured defenses --------
 
 
-def drop_label(drop):
-    return "{:g}".format(drop)
+def configured_defenses():
+    """Registry entries of the defenses named in config, in registry order."""
+    return [d for d in defenses.REGISTRY if d.name in config["defenses"]]
+
+
+def defense_rule_files():
+    """Rule files of every registered defense (the Snakefile includes them all)."""
+    return [os.path.join("rules", f) for f in defenses.rule_files()]
 
 
 def row_files(badnet=None):
+    """The per-job result-row files of one badnet (or all): the baseline's and each defense's."""
     names = [badnet] if badnet else list(BADNETS)
+    patterns = [defenses.BASELINE_ROWS] + [d.rows for d in configured_defenses()]
     files = []
-    for defense, pattern in ROW_FILES:
+    for pattern in patterns:
         for name in names:
             if "{drop}" in pattern:
                 files += [pattern.format(badnet=name, drop=drop_label(d)) for d in config["drops"]]
             else:
                 files.append(pattern.format(badnet=name))
     return files
+
+
+def all_targets(badnet=None):
+    """Everything the default run (or one badnet's target rule) makes: the summary tables, the
+    configured defenses' figures and their workflow-wide tables."""
+    names = [badnet] if badnet else list(BADNETS)
+    base = "results/{}/".format(badnet) if badnet else "results/"
+    targets = [base + "summary.csv", base + "summary.md"]
+    for d in configured_defenses():
+        targets += [plot.format(badnet=name) for plot in d.plots for name in names]
+        if not badnet:
+            targets += list(d.tables)
+    return targets
 
 
 # --- the demo benchmark and the real challenge files --------------------------------------
@@ -122,56 +144,7 @@ def csaw_local_arg():
 # --- pruning --------------------------------------------------------------------------------
 
 
-def pruning_drop_files(name):
-    """The pruning job's per-drop% outputs, {badnet} left as a wildcard."""
-    return ["results/{{badnet}}/pruning/{}/{}".format(drop_label(d), name) for d in config["drops"]]
-
-
-def pruning_plot_files(wildcards):
-    base = os.path.join("results", wildcards.badnet, "pruning", "plots")
-    return [os.path.join(base, "pruning_curve.png"), os.path.join(base, "activation_maps.png")]
-
-
-# --- Neural Cleanse ------------------------------------------------------------------------
-
-
-def nc_scanned_labels(badnet):
-    """Labels 0..n-1 that the scan covers: all, unless neural_cleanse.max_labels caps them."""
-    n, cap = BADNETS[badnet]["n_classes"], config["neural_cleanse"]["max_labels"]
-    return min(n, cap) if cap else n
-
-
-def nc_shards(badnet):
-    n, size = nc_scanned_labels(badnet), config["neural_cleanse"]["shard_size"]
-    return ["{}-{}".format(a, min(a + size, n) - 1) for a in range(0, n, size)]
-
-
-def nc_screen_shards(wildcards):
-    return expand("results/{badnet}/neural_cleanse/shards/{shard}.npz", badnet=wildcards.badnet,
-                  shard=nc_shards(wildcards.badnet))
-
-
-def nc_refine_parts(wildcards):
-    """The refinement jobs' outputs; none when refinement is off."""
-    refine = config["neural_cleanse"]["refine"]
-    if not refine["enabled"]:
-        return []
-    return expand("results/{badnet}/neural_cleanse/refine/part_{part}.npz", badnet=wildcards.badnet,
-                  part=range(refine["jobs"]))
-
-
-def nc_refine_plan(wildcards):
-    if not config["neural_cleanse"]["refine"]["enabled"]:
-        return []
-    return "results/{}/neural_cleanse/refine/plan.json".format(wildcards.badnet)
-
-
-def nc_trigger_rows_args(wildcards):
-    """--trigger-rows of the poisoned sets whose trigger region (image rows) is known."""
-    return " ".join("--trigger-rows '{}:{}:{}'".format(p["trigger"], p["rows"][0], p["rows"][1])
-                    for p in BADNETS[wildcards.badnet]["poisoned"] if p.get("rows"))
-
-
-def neural_cleanse_targets():
-    """Extra targets of the default target: the MAD table when neural_cleanse is a configured defense."""
-    return ["results/mad.csv"] if "neural_cleanse" in config["defenses"] else []
+def pruning_drop_files(pattern):
+    """One output of the pruning job per configured drop%, in config order: `pattern` with
+    {drop} filled in and its other wildcards ({badnet}) left as they are."""
+    return [pattern.replace("{drop}", drop_label(d)) for d in config["drops"]]

@@ -1,4 +1,8 @@
 # Real challenge files: downloaded (or copied from csaw.local_dir) and verified; clean splits.
+# Their names come from bdeval/csaw_assets.py, as in scripts/fetch_csaw.py (SCRIPTS is on
+# sys.path: rules/common.smk).
+from bdeval import csaw_assets
+
 CSAW = config["csaw"]
 
 
@@ -12,7 +16,7 @@ rule csaw_weights:
     output:
         os.path.join(CSAW["dest"], "weights", "{net}_bd_weights.h5"),
     wildcard_constraints:
-        net="sunglasses|anonymous_1|anonymous_2|multi_trigger_multi_target|lab3",
+        net="|".join(csaw_assets.WEIGHTS),
     params:
         commit=CSAW["commit"],
         local=csaw_local_arg(),
@@ -27,18 +31,7 @@ rule csaw_weights:
 
 rule csaw_images:
     output:
-        [
-            os.path.join(CSAW["dest"], rel)
-            for rel in (
-                "data/clean_validation_data.h5",
-                "data/clean_test_data.h5",
-                "data/sunglasses_poisoned_data.h5",
-                "data/anonymous_1_poisoned_data.h5",
-                "data/multi_trigger_multi_target/eyebrows_poisoned_data.h5",
-                "data/multi_trigger_multi_target/lipstick_poisoned_data.h5",
-                "data/multi_trigger_multi_target/sunglasses_poisoned_data.h5",
-            )
-        ],
+        [os.path.join(CSAW["dest"], rel) for rel in csaw_assets.CHALLENGE_DATA],
     params:
         dest=lambda wildcards: CSAW["dest"],
         local=csaw_local_arg(),
@@ -52,10 +45,7 @@ rule csaw_images:
 
 rule csaw_lab3_images:
     output:
-        [
-            os.path.join(CSAW["dest"], "lab3", "data", rel)
-            for rel in ("cl/valid.h5", "cl/test.h5", "bd/bd_valid.h5", "bd/bd_test.h5")
-        ],
+        [os.path.join(CSAW["dest"], rel) for rel in csaw_assets.LAB3_DATA],
     params:
         dest=lambda wildcards: CSAW["dest"],
         local=csaw_local_arg(),

@@ -1,5 +1,5 @@
 # Neural Cleanse: screening of every label in label-range shards, refinement of the candidates
-# and a reference sample (warm-started, careful schedule), the MAD verdict over the refined
+# and a reference sample (careful schedule), the MAD verdict over the refined
 # norms, and the input-filter mitigation per drop%.
 NC = config["neural_cleanse"]
 NC_OVERRIDES = {
@@ -8,6 +8,9 @@ NC_OVERRIDES = {
     if NC.get(key) is not None
 }
 NC_REFINE_OVERRIDES = {"epochs": NC["refine"]["epochs"]} if NC["refine"]["epochs"] else {}
+
+
+include: "neural_cleanse_inputs.smk"
 
 
 rule nc_scan:
@@ -75,6 +78,7 @@ rule nc_refine:
         badnet=badnet_args,
         parts=NC["refine"]["jobs"],
         cold="" if NC["refine"]["warm_start"] else "--cold-start",
+        restarts=NC["refine"]["restarts"],
         settings=json.dumps(NC_REFINE_OVERRIDES),
         progress="results/{badnet}/neural_cleanse/refine/progress/{part}",
         memory_mb=NC["memory_mb"],
@@ -90,7 +94,8 @@ rule nc_refine:
         f"{PYTHON} {SCRIPTS}/nc_refine_shard.py" " {params.badnet} --plan {input.plan}"
         " --starts {input.starts} --part {wildcards.part} --parts {params.parts}"
         " --settings '{params.settings}' --memory-mb {params.memory_mb} --seed {params.seed}"
-        " --threads {threads} {params.cold} --progress-dir {params.progress} --out {output}"
+        " --threads {threads} {params.cold} --restarts {params.restarts}"
+        " --progress-dir {params.progress} --out {output}"
         " > {log} 2>&1"
 
 
@@ -171,5 +176,3 @@ rule nc_mad_table:
     shell:
         f"{PYTHON} {SCRIPTS}/nc_mad_table.py" " {input} --out {output} > {log} 2>&1"
 
-
-register_rows("neural_cleanse", "results/{badnet}/rows/neural_cleanse_{drop}.json")

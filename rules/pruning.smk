@@ -10,10 +10,10 @@ rule pruning:
     input:
         unpack(badnet_inputs),
     output:
-        weights=pruning_drop_files("repaired_weights.h5"),
-        goodnet=pruning_drop_files("goodnet.json"),
-        records=pruning_drop_files("pruning.json"),
-        rows=pruning_drop_files("rows.json"),
+        weights=pruning_drop_files("results/{badnet}/pruning/{drop}/repaired_weights.h5"),
+        goodnet=pruning_drop_files("results/{badnet}/pruning/{drop}/goodnet.json"),
+        records=pruning_drop_files("results/{badnet}/pruning/{drop}/pruning.json"),
+        rows=pruning_drop_files("results/{badnet}/rows/pruning_{drop}.json"),
         curve="results/{badnet}/pruning/curve.csv",
         curve_json="results/{badnet}/pruning/curve.json",
         maps="results/{badnet}/pruning/activation_maps.npz",
@@ -35,7 +35,10 @@ rule pruning:
         f"{PYTHON} {SCRIPTS}/prune_badnet.py" " {params.badnet} --drops {params.drops}"
         " --batch-size {params.batch_size} --head-batch-size {params.head_batch_size}"
         " --threads {threads} --seed {params.seed}"
-        " --out-dir results/{wildcards.badnet}/pruning > {log} 2>&1"
+        " --out-weights {output.weights} --out-goodnet {output.goodnet}"
+        " --out-records {output.records} --out-rows {output.rows}"
+        " --out-curve {output.curve} --out-curve-json {output.curve_json} --out-maps {output.maps}"
+        " --out-summary {output.summary} > {log} 2>&1"
 
 
 rule pruning_plots:
@@ -50,7 +53,6 @@ rule pruning_plots:
                     subcategory="{badnet}", caption="../report/activation_maps.rst"),
     params:
         badnet="{badnet}",
-        drops=" ".join(drop_label(d) for d in config["drops"]),
     threads: 1
     log:
         log_path("{badnet}/pruning_plots"),
@@ -60,24 +62,6 @@ rule pruning_plots:
         f"{PYTHON} {SCRIPTS}/plot_pruning.py" " --badnet {params.badnet} --curve {input.curve}"
         " --maps {input.maps} --summary {input.summary}"
         " --out-curve {output.curve} --out-maps {output.maps} > {log} 2>&1"
-
-
-rule pruning_rows:
-    # The rows come from the pruning job; this step publishes them for the summary and, through
-    # the (unread) plots input, makes the default run draw each badnet's pruning plots too.
-    input:
-        rows="results/{badnet}/pruning/{drop}/rows.json",
-        plots=pruning_plot_files,
-    output:
-        "results/{badnet}/rows/pruning_{drop}.json",
-    localrule: True
-    threads: 1
-    log:
-        log_path("{badnet}/pruning_rows_{drop}"),
-    benchmark:
-        bench_path("{badnet}/pruning_rows_{drop}")
-    shell:
-        "cp {input.rows} {output} 2> {log}"
 
 
 rule fine_pruning:
@@ -109,7 +93,3 @@ rule fine_pruning:
         " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"
         " --out-weights {output.weights} --out-goodnet {output.goodnet} --out-json {output.json}"
         " --out-rows {output.rows} > {log} 2>&1"
-
-
-register_rows("pruning", "results/{badnet}/rows/pruning_{drop}.json")
-register_rows("fine_pruning", "results/{badnet}/rows/fine_pruning_{drop}.json")

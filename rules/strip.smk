@@ -53,9 +53,6 @@ rule strip_plots:
 rule strip_threshold:
     input:
         entropies="results/{badnet}/strip/entropies.npz",
-        # not read: makes the default run (summary <- rows) draw the badnet's STRIP plots too
-        hist="results/{badnet}/strip/plots/entropy_histograms.png",
-        rates="results/{badnet}/strip/plots/far_frr.png",
     output:
         json="results/{badnet}/strip/{drop}/result.json",
         rows="results/{badnet}/rows/strip_{drop}.json",
@@ -71,6 +68,3 @@ rule strip_threshold:
         f"{PYTHON} {SCRIPTS}/strip_threshold.py" " --entropies {input.entropies} --drop {wildcards.drop}"
         " --method {params.method} --out-json {output.json} --out-rows {output.rows}"
         " --out-spec {output.spec} > {log} 2>&1"
-
-
-register_rows("strip", "results/{badnet}/rows/strip_{drop}.json")

@@ -1,4 +1,4 @@
-# One results table over badnet x defense x drop%, from the per-job row files.
+# One results table over badnet x defense x drop%, from the per-job row files; one per badnet.
 
 
 rule summary:
@@ -29,3 +29,17 @@ rule badnet_summary:
     shell:
         f"{PYTHON} {SCRIPTS}/summarize.py" " {input} --out-csv {output.csv} --out-md {output.md}"
         " > {log} 2>&1"
+
+
+# One badnet's results by naming it: `snakemake --cores 2 BADNET` makes its table, its figures
+# and its scans (results/BADNET/...), and nothing of the other badnets.
+for _name in BADNETS:
+    if _name in [r.name for r in workflow.rules]:
+        raise ValueError("config: badnet name '{}' is also the name of a rule; rename the badnet".format(_name))
+
+    rule:
+        name:
+            _name
+        input:
+            all_targets(_name),
+        localrule: True

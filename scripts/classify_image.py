@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 from bdeval import NUM_CLASSES_CHALLENGE  # noqa: E402
+from bdeval.drops import drop_label, drop_pct  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.goodnet import DEFENSES, load_spec  # noqa: E402
 from bdeval.images import IMAGE_SUFFIXES, list_images, load_image  # noqa: E402
@@ -32,7 +33,8 @@ def parse_args(argv):
     parser.add_argument("--badnet", required=True, help="badnet name, as in the config")
     parser.add_argument("--defense", default=None,
                         help="answer with this defense's GoodNet: " + ", ".join(DEFENSES))
-    parser.add_argument("--drop", default=None, help="the GoodNet's drop%% (e.g. 2, 10, 2.5)")
+    parser.add_argument("--drop", type=drop_pct, default=None,
+                        help="the GoodNet's drop%% (e.g. 2, 10, 2.5)")
     parser.add_argument("--config", default="config.yaml",
                         help="workflow config; describes the badnet when no --defense is given")
     parser.add_argument("--results", default="results",
@@ -43,14 +45,6 @@ def parse_args(argv):
     if (args.defense is None) != (args.drop is None):
         parser.error("--defense and --drop go together")
     return args
-
-
-def drop_label(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(text, "--drop must be a number such as 2, 10 or 2.5") from None
-    return "{:g}".format(value)
 
 
 def badnet_spec(config_path, name):
@@ -131,7 +125,7 @@ def main(argv=None):
         sys.stdout.flush()
     logging.info("%d images answered, %d errors (%s)", len(images), errors,
                  "badnet {}".format(args.badnet) if not args.defense else
-                 "{} {} drop {} %".format(args.badnet, args.defense, args.drop))
+                 "{} {} drop {} %".format(args.badnet, args.defense, drop_label(args.drop)))
     return 1 if errors else 0
 
 

@@ -9,7 +9,6 @@ commit and the images from its Google Drive folders (gdown). With --local-dir, t
 copied from a folder with the challenge's layout. Nothing is left behind unless verified.
 """
 import argparse
-import hashlib
 import logging
 import os
 import shutil
@@ -21,15 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bdeval import csaw_assets  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
-from bdeval.outputs import atomic_path  # noqa: E402
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from bdeval.outputs import atomic_path, file_digest  # noqa: E402
 
 
 def download(url, dest):
@@ -55,7 +46,7 @@ def fetch_weights(name, out, local_dir, commit):
             except Exception as err:  # network errors come in many types
                 raise InputError(out, "download of {} failed ({}); place that file here by hand "
                                       "(sha256 {}) or set csaw.local_dir".format(url, err, expected)) from None
-        got = sha256(tmp)
+        got = file_digest(tmp)
         if got != expected:
             raise InputError(out, "sha256 {} does not match the challenge's {} (wrong or corrupt file)".format(
                 got, expected))

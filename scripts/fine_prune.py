@@ -10,14 +10,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from bdeval import goodnet, pruning, tfcompat  # noqa: E402
+from bdeval import disagreement, pruning, tfcompat  # noqa: E402
 from bdeval.badnet import load_badnet_model, load_eval_data  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
+from bdeval.drops import drop_pct  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.inference import predict_labels  # noqa: E402
-from bdeval.metrics import accuracy, attack_success_rate, goodnet_metrics  # noqa: E402
+from bdeval.metrics import accuracy, attack_success_rate  # noqa: E402
 from bdeval.outputs import write_json  # noqa: E402
-from bdeval.rows import make_row  # noqa: E402
 from bdeval.training import fit  # noqa: E402
 from bdeval.weights import load_model, read_weight_arrays, save_weights  # noqa: E402
 
@@ -38,7 +38,7 @@ def parse_args(argv):
     add_badnet_args(parser)
     parser.add_argument("--pruned-weights", required=True,
                         help="the pruned net (results/BADNET/pruning/DROP/repaired_weights.h5)")
-    parser.add_argument("--drop", type=float, required=True, help="its drop%% (for the rows)")
+    parser.add_argument("--drop", type=drop_pct, required=True, help="its drop%% (for the rows)")
     parser.add_argument("--epochs", type=positive(int), default=10)
     parser.add_argument("--learning-rate", type=positive(float), default=1e-3)
     parser.add_argument("--fine-tune-batch-size", type=positive(int), default=64)
@@ -50,11 +50,11 @@ def parse_args(argv):
 
 
 def evaluate(model, data, scaling, batch_size):
-    """Labels of every set, by a full forward pass."""
-    return {"valid": predict_labels(model, data.clean_validation.x, scaling, batch_size),
-            "test": predict_labels(model, data.clean_test.x, scaling, batch_size),
-            "poisoned": {p.trigger: predict_labels(model, p.data.x, scaling, batch_size)
-                         for p in data.poisoned}}
+    """disagreement.Labels of every set, by a full forward pass."""
+    return disagreement.Labels(
+        predict_labels(model, data.clean_validation.x, scaling, batch_size),
+        predict_labels(model, data.clean_test.x, scaling, batch_size),
+        {p.trigger: predict_labels(model, p.data.x, scaling, batch_size) for p in data.poisoned})
 
 
 def main(argv=None):
@@ -62,10 +62,8 @@ def main(argv=None):
     tfcompat.configure(args.seed, args.threads)
     logging.info("stack: %s", tfcompat.stack_description())
     data = load_eval_data(args)
-    badnet = load_badnet_model(args)
-    n = args.n_classes
     pruned = pruning.zero_channels(read_weight_arrays(args.pruned_weights))
-    model = load_model(args.pruned_weights, n)
+    model = load_model(args.pruned_weights, args.n_classes)
     n_channels = model.get_layer(pruning.LAYER).get_weights()[1].shape[0]
     if len(pruned) == n_channels:
         logging.warning("%s: every %s channel is pruned; only the output bias can still learn",
@@ -76,8 +74,8 @@ def main(argv=None):
     before = evaluate(model, data, args.scaling, args.batch_size)
     valid_y, test_y = data.clean_validation.y, data.clean_test.y
     logging.info("before fine-tuning: validation %.2f %%, test %.2f %%, ASR %s",
-                 100 * accuracy(before["valid"], valid_y), 100 * accuracy(before["test"], test_y),
-                 {p.trigger: attack_success_rate(before["poisoned"][p.trigger], p.target)
+                 100 * accuracy(before.valid, valid_y), 100 * accuracy(before.test, test_y),
+                 {p.trigger: attack_success_rate(before.poisoned[p.trigger], p.target)
                   for p in data.poisoned})
     logging.info("fine-tuning on %d clean validation images: %d epochs, learning rate %g, batch %d",
                  len(valid_y), args.epochs, args.learning_rate, args.fine_tune_batch_size)
@@ -90,44 +88,23 @@ def main(argv=None):
     save_weights(model, args.out_weights)
 
     after = evaluate(model, data, args.scaling, args.batch_size)
-    original = evaluate(badnet, data, args.scaling, args.batch_size)
-    figures = {"clean_acc_valid": accuracy(after["valid"], valid_y),
-               "clean_acc_test": accuracy(after["test"], test_y),
-               "asr": {p.trigger: attack_success_rate(after["poisoned"][p.trigger], p.target)
-                       for p in data.poisoned}}
-    good = goodnet_metrics(
-        goodnet.disagreement(original["test"], after["test"], n), test_y,
-        {p.trigger: (goodnet.disagreement(original["poisoned"][p.trigger],
-                                          after["poisoned"][p.trigger], n), p.target)
-         for p in data.poisoned}, n)
-    good_valid = accuracy(goodnet.disagreement(original["valid"], after["valid"], n), valid_y)
-    logging.info("after fine-tuning: validation %.2f %% (trained on), test %.2f %%, ASR %s; "
-                 "GoodNet test %.2f %%, detection %s", 100 * figures["clean_acc_valid"],
-                 100 * figures["clean_acc_test"], figures["asr"], 100 * good["clean_acc_test"],
-                 good["detection"])
+    original = evaluate(load_badnet_model(args), data, args.scaling, args.batch_size)
+    fig = disagreement.figures(original, after, data, args.n_classes)
+    logging.info("after fine-tuning: validation %.2f %% (trained on), %s",
+                 100 * fig.repaired["clean_acc_valid"], disagreement.describe(fig))
 
     k = len(pruned)
     common = {"channels_pruned": k, "channels_total": n_channels, "fine_tune_epochs": args.epochs}
-    rows = [
-        make_row(args.badnet, DEFENSE, args.drop, "repaired", clean_acc_valid=figures["clean_acc_valid"],
-                 clean_acc_test=figures["clean_acc_test"], asr=figures["asr"], **common),
-        make_row(args.badnet, DEFENSE, args.drop, "goodnet", clean_acc_valid=good_valid,
-                 clean_acc_test=good["clean_acc_test"], asr=good["asr"], detection=good["detection"],
-                 false_alarm_clean=good["false_alarm_clean"], **common),
-    ]
-    record = dict(figures, drop_pct=args.drop, pruned_channels=pruned, goodnet=good,
+    record = dict(fig.repaired, drop_pct=args.drop, pruned_channels=pruned, goodnet=fig.goodnet,
                   pruned_weights=args.pruned_weights, repaired_weights=args.out_weights,
                   epochs=args.epochs, learning_rate=args.learning_rate,
                   batch_size=args.fine_tune_batch_size,
-                  before={"clean_acc_valid": accuracy(before["valid"], valid_y),
-                          "clean_acc_test": accuracy(before["test"], test_y)},
+                  before={"clean_acc_valid": accuracy(before.valid, valid_y),
+                          "clean_acc_test": accuracy(before.test, test_y)},
                   stack=tfcompat.stack_description(), **common)
     write_json(args.out_json, record)
-    goodnet.save_spec(args.out_goodnet, {
-        "kind": "disagreement", "defense": DEFENSE, "badnet": args.badnet, "weights": args.weights,
-        "repaired_weights": args.out_weights, "n_classes": n, "scaling": args.scaling,
-        "drop_pct": args.drop, "channels_pruned": k})
-    write_json(args.out_rows, rows)
+    disagreement.save_spec(args.out_goodnet, DEFENSE, args, args.out_weights, args.drop, k)
+    write_json(args.out_rows, disagreement.result_rows(args.badnet, DEFENSE, args.drop, fig, **common))
     return 0
 
 

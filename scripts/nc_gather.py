@@ -7,7 +7,6 @@ gallery of the flagged triggers next to ordinary ones.
 Verdict: with refinement, the median and MAD of the refined reference sample decide (the
 screening norms only choose what to refine); without, the paper's MAD over the screening norms."""
 import argparse
-import csv
 import logging
 import os
 import sys
@@ -16,18 +15,19 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import mad, nc_refine, nc_store  # noqa: E402
+from bdeval import mad  # noqa: E402
 from bdeval.cli import poisoned_set  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
-from bdeval.nc_gallery import save_gallery  # noqa: E402
-from bdeval.nc_verdict import describe, target_report  # noqa: E402
-from bdeval.outputs import atomic_path, read_json, write_json  # noqa: E402
+from bdeval.neural_cleanse import refine as nc_refine, store as nc_store  # noqa: E402
+from bdeval.neural_cleanse.gallery import save_gallery  # noqa: E402
+from bdeval.neural_cleanse.verdict import describe, target_report  # noqa: E402
+from bdeval.outputs import read_json, write_csv, write_json  # noqa: E402
 from nc_select import read_screen  # noqa: E402
 
 N_ORDINARY_SHOWN = 3
 MANY_LABELS = 100  # above this many scanned labels, flags below --clear are called weak
 NORMS_COLUMNS = ["label", "stage", "l1_norm", "anomaly_index", "flagged", "log_index", "screen_l1",
-                 "screen_index", "steps", "attack_success", "test_attack_success"]
+                 "screen_index", "steps", "attack_success", "test_attack_success", "restart_l1"]
 
 
 def trigger_rows(text):
@@ -109,18 +109,13 @@ def final_table(screen, refined, plan, screen_index, screen_summary, threshold):
 
 
 def write_norms(path, screen, rows, screen_index, flagged, logs):
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(NORMS_COLUMNS)
-            for s, (stage, r, index) in zip(screen, rows):
-                writer.writerow([r["label"], stage, "{:.4f}".format(r["l1_norm"]), "{:.4f}".format(index),
-                                 int(r["label"] in flagged),
-                                 "{:.4f}".format(logs[r["label"]]) if r["label"] in logs else "",
-                                 "{:.4f}".format(s["l1_norm"]),
-                                 "{:.4f}".format(screen_index[s["label"]]), r["steps"],
-                                 "{:.4f}".format(r["attack_success"]),
-                                 "{:.4f}".format(r["test_attack_success"]) if "test_attack_success" in r else ""])
+    write_csv(path, NORMS_COLUMNS, [
+        [r["label"], stage, "{:.4f}".format(r["l1_norm"]), "{:.4f}".format(index), int(r["label"] in flagged),
+         "{:.4f}".format(logs[r["label"]]) if r["label"] in logs else "", "{:.4f}".format(s["l1_norm"]),
+         "{:.4f}".format(screen_index[s["label"]]), r["steps"], "{:.4f}".format(r["attack_success"]),
+         "{:.4f}".format(r["test_attack_success"]) if "test_attack_success" in r else "",
+         ";".join("{:.4f}".format(v) for v in r.get("restart_l1", []))]
+        for s, (stage, r, index) in zip(screen, rows)])
 
 
 def gallery_entries(rows, test, details, clear):
@@ -199,7 +194,8 @@ def main(argv=None):
         "schedule": meta["schedule"], "settings": meta["settings"],
         "seed": meta["seed"], "screen_fingerprint": meta["fingerprint"],
         "refine": ({"candidates": plan["candidates"], "reference": plan["reference"],
-                    "all_labels": plan["all_labels"], "settings": metas[0]["settings"]} if refined else None),
+                    "all_labels": plan["all_labels"], "settings": metas[0]["settings"],
+                    "restarts": metas[0].get("restarts", 1)} if refined else None),
         "failed_labels": [rows[y][1]["label"] for y in range(len(rows)) if not rows[y][1]["success"]],
     }
     summary["verdict"] = describe(summary)

@@ -2,14 +2,13 @@
 """results/mad.csv: Neural Cleanse's MAD outcome per badnet (flagged labels, their anomaly
 indices, the maximum index, known targets and the ones missed)."""
 import argparse
-import csv
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bdeval.errors import InputError, run_cli  # noqa: E402
-from bdeval.outputs import atomic_path, read_json  # noqa: E402
+from bdeval.outputs import read_json, write_csv  # noqa: E402
 
 COLUMNS = ["badnet", "n_classes", "method", "flagged", "anomaly_indices", "clear", "undecided",
            "max_anomaly_index", "median_l1", "known_targets", "target_indices", "target_ranks",
@@ -71,11 +70,7 @@ def main(argv=None):
             rows.append(row(read_json(path)))
         except (OSError, ValueError, KeyError) as err:
             raise InputError(path, "not a Neural Cleanse summary ({})".format(err)) from None
-    with atomic_path(args.out) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, COLUMNS)
-            writer.writeheader()
-            writer.writerows(sorted(rows, key=lambda r: r["badnet"]))
+    write_csv(args.out, COLUMNS, [[r[c] for c in COLUMNS] for r in sorted(rows, key=lambda r: r["badnet"])])
     return 0
 
 

@@ -10,12 +10,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import nc_filter, nc_store, tfcompat  # noqa: E402
+from bdeval import tfcompat  # noqa: E402
 from bdeval.badnet import load_badnet_model, load_eval_data  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.goodnet import save_spec  # noqa: E402
 from bdeval.metrics import accuracy, goodnet_metrics  # noqa: E402
+from bdeval.neural_cleanse import filter as nc_filter, store as nc_store  # noqa: E402
 from bdeval.outputs import read_json, write_json  # noqa: E402
 from bdeval.rows import make_row  # noqa: E402
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Neural Cleanse refinement, one part of one badnet: the labels nc_select.py chose (every
 `--parts`-th from position `--part`), re-optimized with the careful schedule from their screening
-trigger; then each refined trigger's attack success on the clean TEST images (held out from the
-optimization). Resumable label by label, as the scan."""
+trigger; each candidate `--restarts` times from different seeded random starts (its result: the
+run with the median norm); then each refined trigger's attack success on the clean TEST images
+(held out from the optimization). Resumable label by label and restart by restart, as the scan."""
 import argparse
 import json
 import logging
@@ -14,12 +15,20 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import nc_core, nc_scan, nc_store, tfcompat  # noqa: E402
+from bdeval import tfcompat  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.inference import scale  # noqa: E402
+from bdeval.neural_cleanse import core as nc_core, refine as nc_refine, scan as nc_scan  # noqa: E402
+from bdeval.neural_cleanse import store as nc_store  # noqa: E402
 from bdeval.outputs import read_json  # noqa: E402
+
+
+def positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("expected a whole number >= 1, got {!r}".format(text))
+    return int(text)
 
 
 def parse_args(argv):
@@ -32,6 +41,9 @@ def parse_args(argv):
     nc_scan.add_job_args(parser, "refine", nc_core.SCHEDULES)
     parser.add_argument("--cold-start", action="store_true",
                         help="start from the seeded random trigger, not the screening one (no winner's curse)")
+    parser.add_argument("--restarts", type=positive_int, default=1,
+                        help="optimizations of each CANDIDATE from differently seeded random starts "
+                             "(seeds SEED..SEED+K-1); its norm is their median")
     parser.add_argument("--out", required=True, help="this part's refined results (.npz)")
     return parser.parse_args(argv)
 
@@ -57,7 +69,7 @@ def read_plan(args):
 def test_attack_success(model, result, test, scaling, batch_size):
     """Fraction of clean test images (of other classes) the trigger sends to its label."""
     from bdeval.inference import predict_labels
-    from bdeval.nc_filter import stamp
+    from bdeval.neural_cleanse.filter import stamp
 
     others = test.x[test.y != result["label"]]
     if len(others) == 0:
@@ -66,12 +78,18 @@ def test_attack_success(model, result, test, scaling, batch_size):
     return float(np.mean(predict_labels(model, stamped, scaling, batch_size) == result["label"]))
 
 
+def restart_words(result):
+    norms = result.get("restart_l1")
+    return " (median of {} starts: {})".format(len(norms), ", ".join("{:.1f}".format(v) for v in norms)) \
+        if norms else ""
+
+
 def main(argv=None):
     args = parse_args(argv)
     settings, plan, labels, plan_starts = read_plan(args)
     starts = None if args.cold_start else plan_starts
     tfcompat.configure(args.seed, args.threads)
-    from bdeval.nc_tf import TriggerLoss
+    from bdeval.neural_cleanse.tf_loss import TriggerLoss
     from bdeval.weights import load_model
 
     valid = load_dataset(args.clean_validation, args.n_classes)
@@ -87,16 +105,31 @@ def main(argv=None):
                      "%d labels per batch", args.badnet, len(labels), args.part, args.parts,
                      args.schedule, nc_core.pool_size(settings, valid.y), label_batch)
         loss = TriggerLoss(model, 255.0 if args.scaling == "raw" else 1.0)
-        results = nc_scan.scan(loss, scale(valid.x, args.scaling), valid.y, labels, settings, args.seed,
-                               args.progress_dir, fprint, label_batch,
-                               (tfcompat.tf.errors.ResourceExhaustedError, MemoryError), starts=starts)
+        x_valid = scale(valid.x, args.scaling)
+        oom = (tfcompat.tf.errors.ResourceExhaustedError, MemoryError)
+        runs = {r["label"]: [r] for r in nc_scan.scan(loss, x_valid, valid.y, labels, settings, args.seed,
+                                                      args.progress_dir, fprint, label_batch, oom,
+                                                      starts=starts)}
+        # restarts counter the selection of lucky small norms: only a selective plan's candidates
+        candidates = [] if plan["all_labels"] else [y for y in labels if y in set(plan["candidates"])]
+        for k in range(1, args.restarts if candidates else 1):
+            logging.info("%s: restart %d of %d of the %d candidates (seed %d, random start)",
+                         args.badnet, k + 1, args.restarts, len(candidates), args.seed + k)
+            fprint_k = nc_store.fingerprint(dict(settings, screen=plan["screen_fingerprint"], cold=True),
+                                            args.seed + k, args.weights, args.clean_validation,
+                                            args.scaling, args.n_classes)
+            for r in nc_scan.scan(loss, x_valid, valid.y, candidates, settings, args.seed + k,
+                                  os.path.join(args.progress_dir, "restart_{}".format(k)), fprint_k,
+                                  label_batch, oom):
+                runs[r["label"]].append(r)
+        results = [nc_refine.combine_restarts(runs[y]) if y in candidates else runs[y][0] for y in labels]
         for r in results:
             r["test_attack_success"] = test_attack_success(model, r, test, args.scaling, args.batch_size)
-            logging.info("label %d: refined L1 %.1f (screening %.1f), attack success on clean test %.2f",
-                         r["label"], r["l1_norm"], float(np.sum(plan_starts[r["label"]][0])),
+            logging.info("label %d: refined L1 %.1f%s (screening %.1f), attack success on clean test %.2f",
+                         r["label"], r["l1_norm"], restart_words(r), float(np.sum(plan_starts[r["label"]][0])),
                          r["test_attack_success"])
     meta = {"badnet": args.badnet, "schedule": args.schedule, "settings": settings, "seed": args.seed,
-            "fingerprint": fprint, "part": args.part, "parts": args.parts,
+            "fingerprint": fprint, "restarts": args.restarts, "part": args.part, "parts": args.parts,
             "seconds": time.time() - began, "stack": tfcompat.stack_description()}
     nc_store.save_results(args.out, results, meta)
     logging.info("%s: %d refined labels written to %s", args.badnet, len(results), args.out)

@@ -15,11 +15,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import nc_core, nc_scan, nc_store, tfcompat  # noqa: E402
+from bdeval import tfcompat  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.inference import scale  # noqa: E402
+from bdeval.neural_cleanse import core as nc_core, scan as nc_scan, store as nc_store  # noqa: E402
 
 
 def parse_args(argv):
@@ -48,7 +49,7 @@ def main(argv=None):
     args = parse_args(argv)
     settings = check_args(args)
     tfcompat.configure(args.seed, args.threads)
-    from bdeval.nc_tf import TriggerLoss
+    from bdeval.neural_cleanse.tf_loss import TriggerLoss
     from bdeval.weights import load_model
 
     valid = load_dataset(args.clean_validation, args.n_classes)

@@ -11,8 +11,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import mad, nc_refine, nc_store  # noqa: E402
+from bdeval import mad  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
+from bdeval.neural_cleanse import refine as nc_refine, store as nc_store  # noqa: E402
 from bdeval.outputs import write_json  # noqa: E402
 
 

@@ -2,7 +2,6 @@
 """Plots of one badnet's pruning: clean accuracy and ASR against the fraction of conv_3 channels
 pruned, and the mean pool_3 activation maps on clean versus poisoned inputs."""
 import argparse
-import csv
 import logging
 import os
 import sys
@@ -11,8 +10,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from bdeval.errors import InputError, run_cli  # noqa: E402
+from bdeval.errors import run_cli  # noqa: E402
 from bdeval.outputs import atomic_path, read_json  # noqa: E402
+from bdeval.pruning_store import load_activation_maps, load_curve  # noqa: E402
 
 
 def parse_args(argv):
@@ -25,27 +25,6 @@ def parse_args(argv):
     parser.add_argument("--out-curve", required=True, help="PNG")
     parser.add_argument("--out-maps", required=True, help="PNG")
     return parser.parse_args(argv)
-
-
-def read_curve(path):
-    try:
-        with open(str(path)) as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as err:
-        raise InputError(path, "unreadable curve ({})".format(err)) from None
-    if not rows or "fraction_pruned" not in rows[0] or "clean_acc_valid" not in rows[0]:
-        raise InputError(path, "not a pruning curve (columns fraction_pruned, clean_acc_valid)")
-    columns = {c: np.array([float(r[c]) for r in rows]) for c in rows[0]
-               if c in ("fraction_pruned", "clean_acc_valid") or c.startswith("asr:")}
-    return columns
-
-
-def read_maps(path):
-    try:
-        with np.load(str(path), allow_pickle=False) as handle:
-            return {k: handle[k] for k in handle.files}
-    except (OSError, ValueError) as err:
-        raise InputError(path, "unreadable activation maps ({})".format(err)) from None
 
 
 def mosaic(maps, order, columns=10):
@@ -121,8 +100,8 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve = read_curve(args.curve)
-    maps = read_maps(args.maps)
+    curve = load_curve(args.curve)
+    maps = load_activation_maps(args.maps)
     drops = read_json(args.summary)["drops"] if args.summary else {}
     plot_curve(plt, args.badnet, curve, drops, args.out_curve)
     plot_maps(plt, args.badnet, maps, args.out_maps)

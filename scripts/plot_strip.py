@@ -15,14 +15,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bdeval import strip  # noqa: E402
+from bdeval.drops import drop_pct  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.outputs import atomic_path  # noqa: E402
+from bdeval.strip_store import load_entropies  # noqa: E402
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entropies", required=True, help="strip_entropy.py output (.npz)")
-    parser.add_argument("--drops", type=float, nargs="+", required=True, help="drop%% values to mark")
+    parser.add_argument("--drops", type=drop_pct, nargs="+", required=True, help="drop%% values to mark")
     parser.add_argument("--method", default="percentile", choices=strip.THRESHOLD_METHODS)
     parser.add_argument("--out-hist", required=True, help="entropy histograms (.png)")
     parser.add_argument("--out-rates", required=True, help="FAR and FRR vs threshold (.png)")
@@ -86,9 +88,8 @@ def rates(meta, sets, thresholds, path):
 
 def main(argv=None):
     args = parse_args(argv)
-    drops = [strip.check_drop(d) for d in args.drops]
-    meta, sets = strip.load_entropies(args.entropies)
-    thresholds = [(d, strip.threshold(sets["clean_validation"]["entropy"], d, args.method)) for d in drops]
+    meta, sets = load_entropies(args.entropies)
+    thresholds = [(d, strip.threshold(sets["clean_validation"]["entropy"], d, args.method)) for d in args.drops]
     histograms(meta, sets, thresholds, args.method, args.out_hist)
     rates(meta, sets, thresholds, args.out_rates)
     logging.info("%s: wrote %s and %s", meta["badnet"], args.out_hist, args.out_rates)

@@ -5,17 +5,17 @@ falls by each drop%; save each repaired net, its GoodNet spec and its result row
 The pool_3 activations of every set are computed once; each pruning step zeroes pool_3
 channels and runs only the layers after pool_3 (see bdeval.pruning).
 
-Writes, for every --drops value D (label "{:g}"):
-  OUT_DIR/D/repaired_weights.h5   the pruned net (Keras 2.3 weights layout)
-  OUT_DIR/D/goodnet.json          GoodNet spec (kind 'disagreement': B vs B')
-  OUT_DIR/D/pruning.json          pruned channels and figures
-  OUT_DIR/D/rows.json             result rows (variants 'repaired' and 'goodnet')
-and OUT_DIR/curve.csv (accuracy and ASR after each channel), OUT_DIR/curve.json,
-OUT_DIR/activation_maps.npz (mean pool_3 activations, clean and per trigger, for the plots),
-OUT_DIR/pruning.json (ranking and the chosen count per drop%).
+Writes, for every --drops value (one path per drop%, in --drops order, in each of):
+  --out-weights   the pruned net (Keras 2.3 weights layout)
+  --out-goodnet   GoodNet spec (kind 'disagreement': B vs B')
+  --out-records   pruned channels and figures
+  --out-rows      result rows (variants 'repaired' and 'goodnet')
+and once: --out-curve (CSV: accuracy and ASR after each channel) and --out-curve-json,
+--out-maps (mean pool_3 activations, clean and per trigger, for the plots; see
+bdeval.pruning_store), --out-summary (ranking and the chosen count per drop%).
 """
 import argparse
-import csv
+import collections
 import logging
 import os
 import sys
@@ -24,28 +24,25 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from bdeval import goodnet, pruning, tfcompat  # noqa: E402
+from bdeval import disagreement, pruning, pruning_store, tfcompat  # noqa: E402
 from bdeval.badnet import load_badnet_model, load_eval_data  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
+from bdeval.drops import drop_label, drop_pct  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.inference import activations, predict_labels  # noqa: E402
-from bdeval.metrics import accuracy, goodnet_metrics  # noqa: E402
-from bdeval.outputs import atomic_path, write_json  # noqa: E402
-from bdeval.rows import make_row  # noqa: E402
+from bdeval.outputs import write_json  # noqa: E402
 from bdeval.weights import save_weights  # noqa: E402
 
 DEFENSE = "pruning"
 
+# The files of one drop%: one path of each --out-* list.
+DropOutputs = collections.namedtuple("DropOutputs", ["weights", "goodnet", "record", "rows"])
+PER_DROP = (("--out-weights", "the pruned net (.h5)"), ("--out-goodnet", "GoodNet spec (JSON)"),
+            ("--out-records", "pruned channels and figures (JSON)"),
+            ("--out-rows", "result rows (JSON)"))
 
-def drop_label(drop):
-    return "{:g}".format(drop)
-
-
-def drop_pct(text):
-    value = float(text)
-    if not 0 < value < 100:
-        raise argparse.ArgumentTypeError("drop% must be in (0, 100), got {}".format(text))
-    return value
+# pool_3 activations of every set: valid, test (N, H, W, C); poisoned [(trigger, target, pool3)].
+Pool3 = collections.namedtuple("Pool3", ["valid", "test", "poisoned"])
 
 
 def parse_args(argv):
@@ -55,32 +52,99 @@ def parse_args(argv):
                         help="clean validation accuracy budgets, percentage points")
     parser.add_argument("--head-batch-size", type=int, default=1024,
                         help="batch size of the head-only passes of the curve")
-    parser.add_argument("--out-dir", required=True, help="results/BADNET/pruning")
-    return parser.parse_args(argv)
+    group = parser.add_argument_group("outputs of each drop% (one path per --drops value, same order)")
+    for flag, text in PER_DROP:
+        group.add_argument(flag, nargs="+", required=True, metavar="PATH", help=text)
+    group = parser.add_argument_group("outputs of the badnet")
+    group.add_argument("--out-curve", required=True,
+                       help="accuracy and ASR after each pruned channel (CSV, what the plots read)")
+    group.add_argument("--out-curve-json", required=True,
+                       help="the same curve with the order and mean activations (JSON)")
+    group.add_argument("--out-maps", required=True,
+                       help="mean pool_3 activation maps, clean and per trigger (.npz)")
+    group.add_argument("--out-summary", required=True,
+                       help="ranking and the chosen count of each drop%% (JSON)")
+    args = parser.parse_args(argv)
+    labels = [drop_label(d) for d in args.drops]
+    if len(set(labels)) != len(labels):
+        parser.error("--drops: each drop% once, got {}".format(" ".join(labels)))
+    for flag, _ in PER_DROP:
+        paths = getattr(args, flag[2:].replace("-", "_"))
+        if len(paths) != len(args.drops):
+            parser.error("{}: {} paths for {} --drops values; give one per drop%, in the same "
+                         "order".format(flag, len(paths), len(args.drops)))
+    return args
 
 
-def write_curve_csv(path, curve, mean_activation, n_channels):
-    triggers = sorted(curve["asr"])
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["channels_pruned", "fraction_pruned", "channel", "mean_activation",
-                             "clean_acc_valid"] + ["asr:" + t for t in triggers])
-            for k, channel in enumerate(curve["channel"]):
-                writer.writerow([k, "{:.6g}".format(k / float(n_channels)),
-                                 "" if channel is None else channel,
-                                 "" if channel is None else "{:.6g}".format(mean_activation[channel]),
-                                 "{:.6g}".format(curve["clean_acc_valid"][k])]
-                                + ["{:.6g}".format(curve["asr"][t][k]) for t in triggers])
+def drop_outputs(args):
+    """DropOutputs of each --drops value, in order."""
+    return [DropOutputs(*paths) for paths in
+            zip(args.out_weights, args.out_goodnet, args.out_records, args.out_rows)]
 
 
-def write_activation_maps(path, clean_pool3, poisoned, order):
-    arrays = {"clean": clean_pool3.mean(axis=0), "order": np.asarray(order)}
-    for trigger, _, pool3 in poisoned:
-        arrays["poisoned_" + trigger] = pool3.mean(axis=0)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+def pool3_activations(model, data, args):
+    logging.info("pool_3 activations of every set (computed once)")
+
+    def pool3(ds):
+        return activations(model, pruning.POOL_LAYER, ds.x, args.scaling, args.batch_size)
+
+    return Pool3(pool3(data.clean_validation), pool3(data.clean_test),
+                 [(p.trigger, p.target, pool3(p.data)) for p in data.poisoned])
+
+
+def head_labels(head, pool3, mask=None):
+    """disagreement.Labels of the head on every set, pool_3 channels masked by `mask`."""
+    return disagreement.Labels(head.labels(pool3.valid, mask), head.labels(pool3.test, mask),
+                               {t: head.labels(p, mask) for t, _, p in pool3.poisoned})
+
+
+def channels_to_prune(args, curve, n_valid, drop, n_channels):
+    """(k, note): the stopping rule's count for `drop`; all channels, with a note, if unreached."""
+    k = pruning.channels_for_drop(curve["correct"], n_valid, drop)
+    if k is not None:
+        return k, None
+    note = "accuracy drop of {:g} % not reached even with every channel pruned".format(drop)
+    logging.warning("%s: %s", args.badnet, note)
+    return n_channels, note
+
+
+def repaired_labels(args, data, head, pool3, repaired, mask, label):
+    """Labels of the saved net: validation by a full pass, checked against the head's; the rest
+    from the head. Returns (Labels, number of validation images where the two passes differ)."""
+    labels = head_labels(head, pool3, mask)
+    full_valid = predict_labels(repaired, data.clean_validation.x, args.scaling, args.batch_size)
+    differ = int(np.sum(full_valid != labels.valid))
+    if differ:
+        logging.warning("drop %s %%: full and head-only passes differ on %d of %d validation "
+                        "images (float ties)", label, differ, len(full_valid))
+    return labels._replace(valid=full_valid), differ
+
+
+def prune_to_drop(args, data, head, pool3, curve, order, badnet, drop, out):
+    """Prune for one drop%, save the net, its record, GoodNet spec and rows; its summary entry."""
+    label = drop_label(drop)
+    n_channels = len(order)
+    k, note = channels_to_prune(args, curve, len(data.clean_validation.y), drop, n_channels)
+    pruned = [int(c) for c in order[:k]]
+    repaired = pruning.prune_model(load_badnet_model(args), pruned)
+    save_weights(repaired, out.weights)
+    # the saved net, run in full, must give the head-only answers of the curve
+    labels, differ = repaired_labels(args, data, head, pool3, repaired,
+                                     pruning.channel_mask(n_channels, pruned), label)
+    fig = disagreement.figures(badnet, labels, data, args.n_classes)
+    logging.info("drop %s %%: %d/%d channels pruned, validation %.2f %% (unpruned %.2f %%), %s",
+                 label, k, n_channels, 100 * fig.repaired["clean_acc_valid"],
+                 100 * curve["clean_acc_valid"][0], disagreement.describe(fig))
+    fields = {"channels_pruned": k, "channels_total": n_channels}
+    if note:
+        fields["note"] = note
+    write_json(out.record, dict(fig.repaired, drop_pct=drop, channels_pruned=k, pruned_channels=pruned,
+                                reached=note is None, goodnet=fig.goodnet,
+                                repaired_weights=out.weights, full_vs_head_mismatches=differ))
+    disagreement.save_spec(out.goodnet, DEFENSE, args, out.weights, drop, k)
+    write_json(out.rows, disagreement.result_rows(args.badnet, DEFENSE, drop, fig, **fields))
+    return {"channels_pruned": k, "clean_acc_valid": fig.repaired["clean_acc_valid"],
+            "asr": fig.repaired["asr"]}
 
 
 def main(argv=None):
@@ -89,103 +153,28 @@ def main(argv=None):
     logging.info("stack: %s", tfcompat.stack_description())
     data = load_eval_data(args)
     model = load_badnet_model(args)
-    n = args.n_classes
-
-    logging.info("pool_3 activations of every set (computed once)")
-    pool3 = {name: activations(model, pruning.POOL_LAYER, ds.x, args.scaling, args.batch_size)
-             for name, ds in (("valid", data.clean_validation), ("test", data.clean_test))}
-    poisoned = [(p.trigger, p.target,
-                 activations(model, pruning.POOL_LAYER, p.data.x, args.scaling, args.batch_size))
-                for p in data.poisoned]
-    mean_activation = pruning.mean_channel_activation(pool3["valid"])
+    pool3 = pool3_activations(model, data, args)
+    mean_activation = pruning.mean_channel_activation(pool3.valid)
     order = pruning.pruning_order(mean_activation)
-    n_channels = len(order)
     logging.info("pruning order (increasing mean activation): %s", " ".join(str(c) for c in order))
 
-    head = pruning.Head(model, n, args.head_batch_size)
-    valid_y, test_y = data.clean_validation.y, data.clean_test.y
-    n_valid = len(valid_y)
-    curve = pruning.pruning_curve(head, order, pool3["valid"], valid_y, poisoned)
-    base_acc = curve["clean_acc_valid"][0]
-
-    badnet_test = head.labels(pool3["test"])
-    badnet_valid = head.labels(pool3["valid"])
-    badnet_poisoned = {t: head.labels(p) for t, _, p in poisoned}
-
+    head = pruning.Head(model, args.n_classes, args.head_batch_size)
+    curve = pruning.pruning_curve(head, order, pool3.valid, data.clean_validation.y, pool3.poisoned)
+    badnet = head_labels(head, pool3)
     summary = {"badnet": args.badnet, "weights": args.weights, "scaling": args.scaling,
-               "layer": pruning.LAYER, "n_channels": n_channels, "order": [int(c) for c in order],
+               "layer": pruning.LAYER, "n_channels": len(order), "order": [int(c) for c in order],
                "mean_activation": [float(a) for a in mean_activation],
-               "clean_acc_valid_unpruned": base_acc, "n_clean_validation": n_valid, "drops": {},
+               "clean_acc_valid_unpruned": curve["clean_acc_valid"][0],
+               "n_clean_validation": len(data.clean_validation.y), "drops": {},
                "stack": tfcompat.stack_description()}
-    for drop in args.drops:
-        label = drop_label(drop)
-        out = os.path.join(args.out_dir, label)
-        k = pruning.channels_for_drop(curve["correct"], n_valid, drop)
-        note = None
-        if k is None:
-            k = n_channels
-            note = "accuracy drop of {:g} % not reached even with every channel pruned".format(drop)
-            logging.warning("%s: %s", args.badnet, note)
-        pruned = [int(c) for c in order[:k]]
-        mask = pruning.channel_mask(n_channels, pruned)
-        repaired = pruning.prune_model(load_badnet_model(args), pruned)
-        weights_path = os.path.join(out, "repaired_weights.h5")
-        save_weights(repaired, weights_path)
+    for drop, out in zip(args.drops, drop_outputs(args)):
+        summary["drops"][drop_label(drop)] = prune_to_drop(args, data, head, pool3, curve, order,
+                                                           badnet, drop, out)
 
-        # the saved net, run in full, must give the head-only answers of the curve
-        full_valid = predict_labels(repaired, data.clean_validation.x, args.scaling, args.batch_size)
-        head_valid = head.labels(pool3["valid"], mask)
-        differ = int(np.sum(full_valid != head_valid))
-        if differ:
-            logging.warning("drop %s %%: full and head-only passes differ on %d of %d validation "
-                            "images (float ties)", label, differ, n_valid)
-        repaired_test = head.labels(pool3["test"], mask)
-        repaired_poisoned = {t: head.labels(p, mask) for t, _, p in poisoned}
-        figures = {
-            "clean_acc_valid": accuracy(full_valid, valid_y),
-            "clean_acc_test": accuracy(repaired_test, test_y),
-            "asr": {t: curve["asr"][t][k] for t, _, _ in poisoned},
-        }
-        good_valid = goodnet.disagreement(badnet_valid, full_valid, n)
-        good = goodnet_metrics(
-            goodnet.disagreement(badnet_test, repaired_test, n), test_y,
-            {t: (goodnet.disagreement(badnet_poisoned[t], repaired_poisoned[t], n), target)
-             for t, target, _ in poisoned}, n)
-        logging.info("drop %s %%: %d/%d channels pruned, validation %.2f %% (unpruned %.2f %%), "
-                     "test %.2f %%, ASR %s; GoodNet test %.2f %%, detection %s", label, k,
-                     n_channels, 100 * figures["clean_acc_valid"], 100 * base_acc,
-                     100 * figures["clean_acc_test"], figures["asr"], 100 * good["clean_acc_test"],
-                     good["detection"])
-
-        extra = {"note": note} if note else {}
-        rows = [
-            make_row(args.badnet, DEFENSE, drop, "repaired", clean_acc_valid=figures["clean_acc_valid"],
-                     clean_acc_test=figures["clean_acc_test"], asr=figures["asr"],
-                     channels_pruned=k, channels_total=n_channels, **extra),
-            make_row(args.badnet, DEFENSE, drop, "goodnet",
-                     clean_acc_valid=accuracy(good_valid, valid_y),
-                     clean_acc_test=good["clean_acc_test"], asr=good["asr"],
-                     detection=good["detection"], false_alarm_clean=good["false_alarm_clean"],
-                     channels_pruned=k, channels_total=n_channels, **extra),
-        ]
-        record = dict(figures, drop_pct=drop, channels_pruned=k, pruned_channels=pruned,
-                      reached=note is None, goodnet=good, repaired_weights=weights_path,
-                      full_vs_head_mismatches=differ)
-        write_json(os.path.join(out, "pruning.json"), record)
-        goodnet.save_spec(os.path.join(out, "goodnet.json"), {
-            "kind": "disagreement", "defense": DEFENSE, "badnet": args.badnet,
-            "weights": args.weights, "repaired_weights": weights_path, "n_classes": n,
-            "scaling": args.scaling, "drop_pct": drop, "channels_pruned": k})
-        write_json(os.path.join(out, "rows.json"), rows)
-        summary["drops"][label] = {"channels_pruned": k, "clean_acc_valid": figures["clean_acc_valid"],
-                                   "asr": figures["asr"]}
-
-    curve_record = dict(curve, order=summary["order"], mean_activation=summary["mean_activation"])
-    write_json(os.path.join(args.out_dir, "curve.json"), curve_record)
-    write_curve_csv(os.path.join(args.out_dir, "curve.csv"), curve, mean_activation, n_channels)
-    write_activation_maps(os.path.join(args.out_dir, "activation_maps.npz"), pool3["valid"],
-                          poisoned, order)
-    write_json(os.path.join(args.out_dir, "pruning.json"), summary)
+    pruning_store.save_curve(args.out_curve, args.out_curve_json, curve, order, mean_activation)
+    pruning_store.save_activation_maps(args.out_maps, pool3.valid.mean(axis=0),
+                                       [(t, p.mean(axis=0)) for t, _, p in pool3.poisoned], order)
+    write_json(args.out_summary, summary)
     return 0
 
 

@@ -6,7 +6,6 @@ Shannon entropy (bits) of the badnet's predictions on the blends is stored, with
 label of the unblended input, in one .npz that every drop% threshold job reuses.
 """
 import argparse
-import json
 import logging
 import os
 import sys
@@ -14,14 +13,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
-
-from bdeval import strip, tfcompat  # noqa: E402
+from bdeval import strip, strip_store, tfcompat  # noqa: E402
 from bdeval.badnet import load_badnet_model, load_eval_data  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
-from bdeval.errors import InputError, run_cli  # noqa: E402
+from bdeval.errors import run_cli  # noqa: E402
 from bdeval.inference import predict_labels  # noqa: E402
-from bdeval.outputs import atomic_path  # noqa: E402
+from bdeval.strip_model import strip_entropies  # noqa: E402
 
 
 def parse_args(argv):
@@ -40,8 +37,8 @@ def parse_args(argv):
 
 def set_entropies(model, name, x, pool, args):
     started = time.time()
-    ent = strip.strip_entropies(model, x, pool, args.n_blends, args.scaling, args.blend, args.weight,
-                                args.seed, args.blend_batch_size, log_label="{} {}".format(args.badnet, name))
+    ent = strip_entropies(model, x, pool, args.n_blends, args.scaling, args.blend, args.weight,
+                          args.seed, args.blend_batch_size, log_label="{} {}".format(args.badnet, name))
     seconds = time.time() - started
     logging.info("%s: mean entropy %.3f bits (min %.3f, max %.3f) over %d inputs, %.1f s",
                  name, float(ent.mean()), float(ent.min()), float(ent.max()), len(ent), seconds)
@@ -50,26 +47,24 @@ def set_entropies(model, name, x, pool, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    strip.check_n_blends(args.n_blends)
+    strip.check_n_blends(args.n_blends, "--n-blends")
     strip.check_blend(args.blend, args.weight)
-    if args.blend_batch_size < 1:
-        raise InputError("--blend-batch-size", "must be >= 1, got {}".format(args.blend_batch_size))
+    strip.check_batch_size(args.blend_batch_size, "--blend-batch-size")
     tfcompat.configure(args.seed, args.threads)
     data = load_eval_data(args)
     pool = data.clean_validation.x
     strip.check_pool(len(pool), args.n_blends, args.clean_validation)
     model = load_badnet_model(args)
 
-    arrays = {}
-    sets = [("clean_validation", data.clean_validation), ("clean_test", data.clean_test)]
-    sets += [("poisoned_" + p.trigger, p.data) for p in data.poisoned]
+    names = strip_store.set_names([p.trigger for p in data.poisoned])
+    datasets = [data.clean_validation, data.clean_test] + [p.data for p in data.poisoned]
+    sets = {}
     seconds = 0.0
     n_inputs = 0
-    for name, ds in sets:
+    for name, ds in zip(names, datasets):
         ent, took = set_entropies(model, name, ds.x, pool, args)
-        arrays[name + "_entropy"] = ent
-        arrays[name + "_pred"] = predict_labels(model, ds.x, args.scaling, args.batch_size)
-        arrays[name + "_label"] = ds.y
+        sets[name] = {"entropy": ent, "pred": predict_labels(model, ds.x, args.scaling, args.batch_size),
+                      "label": ds.y}
         seconds += took
         n_inputs += len(ds.y)
     rate = n_inputs * args.n_blends / max(seconds, 1e-9)
@@ -83,10 +78,7 @@ def main(argv=None):
         "poisoned": [{"trigger": p.trigger, "target": p.target} for p in data.poisoned],
         "seconds": seconds, "forward_passes_per_s": rate, "stack": tfcompat.stack_description(),
     }
-    arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
-    with atomic_path(args.out) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+    strip_store.save_entropies(args.out, meta, sets)
     logging.info("wrote %s", args.out)
     return 0
 

@@ -17,17 +17,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 from bdeval import strip  # noqa: E402
+from bdeval.drops import drop_pct  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.goodnet import save_spec  # noqa: E402
 from bdeval.metrics import accuracy, goodnet_metrics  # noqa: E402
 from bdeval.outputs import write_json  # noqa: E402
 from bdeval.rows import make_row  # noqa: E402
+from bdeval.strip_store import load_entropies  # noqa: E402
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entropies", required=True, help="strip_entropy.py output (.npz)")
-    parser.add_argument("--drop", required=True, type=float, help="clean-accuracy budget (%%), in (0, 100)")
+    parser.add_argument("--drop", required=True, type=drop_pct, help="clean-accuracy budget (%%), in (0, 100)")
     parser.add_argument("--method", default="percentile", choices=strip.THRESHOLD_METHODS)
     parser.add_argument("--out-json", required=True, help="threshold, FRR, FAR, GoodNet figures")
     parser.add_argument("--out-rows", required=True, help="summary rows (defense 'strip', variant 'goodnet')")
@@ -59,8 +61,8 @@ def figures(meta, sets, thresh):
 
 def main(argv=None):
     args = parse_args(argv)
-    drop = strip.check_drop(args.drop)
-    meta, sets = strip.load_entropies(args.entropies)
+    drop = args.drop
+    meta, sets = load_entropies(args.entropies)
     thresh = strip.threshold(sets["clean_validation"]["entropy"], drop, args.method)
     result = figures(meta, sets, thresh)
     other = [m for m in strip.THRESHOLD_METHODS if m != args.method][0]

@@ -19,6 +19,7 @@ from bdeval.datasets import load_dataset, save_dataset
 from bdeval.images import save_image
 from bdeval.weights import load_model
 from conftest import SCRIPTS
+from test_pruning import prune_output_args
 
 yaml = pytest.importorskip("yaml")
 
@@ -152,10 +153,13 @@ def test_an_unknown_defense_names_the_known_ones(tmp_path):
         "error: {}: no such GoodNet spec (run the workflow for this defense first)".format(spec)]
 
 
-def test_the_known_defenses_are_the_config_schema_s():
-    schema = yaml.safe_load((SCRIPTS.parent / "schemas" / "config.schema.yaml").read_text(
-        encoding="utf-8"))
-    assert list(goodnet.DEFENSES) == schema["properties"]["defenses"]["items"]["enum"]
+@pytest.mark.parametrize("drop,problem", [("ten", "is not a number"),
+                                          ("0", "must lie strictly between 0 and 100")])
+def test_a_bad_drop_is_refused_before_any_file_is_read(tmp_path, drop, problem):
+    code, out, err = classify(tmp_path / "face.png", "--badnet", "sunglasses", "--defense", "strip",
+                              "--drop", drop, "--results", tmp_path / "results")
+    assert code == 2 and out == ""
+    assert "error: argument --drop: drop% '{}' {}".format(drop, problem) in err.strip().splitlines()[-1]
 
 
 def test_goodnet_of_a_pruned_net_with_workflow_relative_paths(csaw, faces, tmp_path):
@@ -170,7 +174,7 @@ def test_goodnet_of_a_pruned_net_with_workflow_relative_paths(csaw, faces, tmp_p
          "--weights", str(weights), "--scaling", "x/255", "--clean-validation", "data/valid.h5",
          "--clean-test", "data/test.h5", "--threads", "2",
          "--poisoned", "sunglasses:0:{}".format(csaw / "data" / "sunglasses_poisoned_subset.h5"),
-         "--drops", "30", "--out-dir", "results/sunglasses/pruning"],
+         "--drops", "30"] + prune_output_args("results/sunglasses/pruning", ["30"]),
         cwd=str(workdir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     spec_path = workdir / "results" / "sunglasses" / "pruning" / "30" / "goodnet.json"

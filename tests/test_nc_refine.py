@@ -3,7 +3,8 @@ the refined reference sample, target ranks and the mask's overlap with a known t
 import numpy as np
 import pytest
 
-from bdeval import mad, nc_refine, nc_verdict
+from bdeval import mad
+from bdeval.neural_cleanse import refine as nc_refine, verdict as nc_verdict
 
 
 def screening_norms(n=200, seed=0):
@@ -101,7 +102,7 @@ def run_script(name, *args):
 
 
 def test_select_and_gather_on_synthetic_stages(tmp_path):
-    from bdeval import nc_store
+    from bdeval.neural_cleanse import store as nc_store
 
     n = 120
     screen = np.random.RandomState(2).permutation(np.linspace(100.0, 200.0, n))  # no outliers
@@ -125,6 +126,8 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     refined = fake_results(chosen["labels"], [refined_norm(y) for y in chosen["labels"]])
     for r in refined:
         r["test_attack_success"] = 0.9
+        if y_is_candidate(r["label"], chosen):  # three starts each, the median run kept
+            r.update(nc_refine.combine_restarts([dict(r, l1_norm=r["l1_norm"] * f) for f in (1.2, 1.0, 0.5)]))
     part = tmp_path / "part_0.npz"
     nc_store.save_results(part, refined, dict(meta, settings={"epochs": 400}))
     out = {k: tmp_path / ("out." + k) for k in ("csv", "npz", "json", "png")}
@@ -142,9 +145,27 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     rows = out["csv"].read_text().splitlines()
     stages = [line.split(",")[1] for line in rows[1:]]
     assert stages.count("reference") == 30 and stages.count("screen") == n - len(chosen["labels"])
+    restarts = {line.split(",")[0]: line.split(",")[-1] for line in rows[1:]}
+    assert restarts["3"] == "3.6000;3.0000;1.5000" and all(
+        restarts[str(y)] == "" for y in range(n) if y not in chosen["candidates"])
+    assert summary["anomaly_index"]["3"] > 3  # 3.0: the median of the three starts
+    assert nc_store.load_results(out["npz"])[0][3]["restart_l1"] == pytest.approx([3.6, 3.0, 1.5])
     # the median is the refined reference's, not the screening's
     reference = [screen[y] / 2.0 for y in chosen["reference"]]
     assert summary["median_l1"] == pytest.approx(np.median(reference), rel=1e-4)
+
+
+def y_is_candidate(y, plan):
+    return y in plan["candidates"]
+
+
+def test_restarts_keep_the_median_run_and_every_norm():
+    runs = [{"label": 5, "l1_norm": v, "mask": np.full((2, 2), v)} for v in (70.0, 40.0, 90.0)]
+    chosen = nc_refine.combine_restarts(runs)
+    assert chosen["l1_norm"] == 70.0 and chosen["mask"][0, 0] == 70.0  # the median run, whole
+    assert chosen["restart_l1"] == [70.0, 40.0, 90.0]
+    assert nc_refine.combine_restarts(runs[:2])["l1_norm"] == 40.0  # even count: the lower middle
+    assert "restart_l1" not in runs[0]  # inputs untouched
 
 
 def test_stage_scripts_name_the_bad_file_in_one_line(tmp_path):
@@ -170,8 +191,9 @@ def test_the_numpy_core_imports_without_tensorflow():
     import sys
 
     from conftest import SCRIPTS
-    code = ("import sys; import bdeval.mad, bdeval.rows, bdeval.nc_core, bdeval.nc_refine, bdeval.nc_verdict, "
-            "bdeval.nc_store; print('tensorflow' in sys.modules)")
+    code = ("import sys; import bdeval.mad, bdeval.rows, bdeval.neural_cleanse.core, bdeval.neural_cleanse.refine, "
+            "bdeval.neural_cleanse.verdict, bdeval.neural_cleanse.store, bdeval.neural_cleanse.scan, "
+            "bdeval.neural_cleanse.gallery; print('tensorflow' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(SCRIPTS), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True)
     assert proc.returncode == 0, proc.stderr

@@ -13,7 +13,7 @@ import pytest
 from conftest import SCRIPTS
 from demo_fixtures import small_demo  # noqa: F401
 
-from bdeval import nc_store
+from bdeval.neural_cleanse import store as nc_store
 
 # The workflow's demo settings (config.yaml `demo`), 16 identities, fewer test faces.
 DEMO16 = {"n_classes": 16, "seed": 1, "train_per_class": 150, "valid_per_class": 30,

@@ -3,14 +3,17 @@
 The real challenge weights are exercised in test_pruning_real.py. Python 3.7 syntax only.
 """
 import json
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from bdeval import goodnet, inference, pruning
+from bdeval import goodnet, inference, pruning, pruning_store
 from bdeval.datasets import load_dataset
+from bdeval.drops import check_drop, drop_label, drop_pct
+from bdeval.errors import InputError
 from bdeval.weights import load_model, read_weight_arrays
 from conftest import SCRIPTS
 from demo_fixtures import small_demo  # noqa: F401
@@ -18,11 +21,25 @@ from demo_fixtures import small_demo  # noqa: F401
 DROPS = ["2", "10", "30"]
 
 
-def run_script(name, *args):
+def run_script(name, *args, **kwargs):
+    code = kwargs.pop("code", 0)
     proc = subprocess.run([sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == code, proc.stdout[-3000:]
     return proc.stdout
+
+
+def prune_output_args(out, drops):
+    """prune_badnet.py's output paths for the layout OUT/DROP/{repaired_weights.h5, goodnet.json,
+    pruning.json, rows.json} and OUT/{curve.csv, curve.json, activation_maps.npz, pruning.json}."""
+    args = []
+    for flag, name in (("--out-weights", "repaired_weights.h5"), ("--out-goodnet", "goodnet.json"),
+                       ("--out-records", "pruning.json"), ("--out-rows", "rows.json")):
+        args += [flag] + [os.path.join(str(out), drop, name) for drop in drops]
+    for flag, name in (("--out-curve", "curve.csv"), ("--out-curve-json", "curve.json"),
+                       ("--out-maps", "activation_maps.npz"), ("--out-summary", "pruning.json")):
+        args += [flag, os.path.join(str(out), name)]
+    return args
 
 
 def read(path):
@@ -74,14 +91,103 @@ def test_goodnet_semantics_disagreement_answers_n():
     assert list(goodnet.disagreement(badnet, repaired, 1283)) == [3, 0, 1283, 7, 1283]
 
 
+# ---------------------------------------------------------------- drop% (bdeval.drops)
+
+def test_drop_label_is_the_folder_name():
+    assert [drop_label(d) for d in (2, 2.0, 2.5, "10", 30.0, 0.25)] == ["2", "2", "2.5", "10", "30", "0.25"]
+
+
+@pytest.mark.parametrize("bad", ["0", "100", "-2", "250", "nan", "inf", "ten", ""])
+def test_a_drop_outside_0_100_is_refused_by_both_checks(bad):
+    with pytest.raises(InputError) as info:
+        check_drop(bad)
+    message = str(info.value)
+    assert message.startswith("drop% '{}': ".format(bad)) and "\n" not in message
+    assert ("strictly between 0 and 100" in message) != ("not a number" in message)
+    with pytest.raises(Exception) as info:  # argparse.ArgumentTypeError
+        drop_pct(bad)
+    assert type(info.value).__name__ == "ArgumentTypeError" and "drop% '{}'".format(bad) in str(info.value)
+
+
+def test_a_drop_inside_0_100_is_a_float():
+    assert check_drop("2.5") == 2.5 and check_drop(10) == 10.0 and drop_pct("0.5") == 0.5
+
+
+# ---------------------------------------------------------------- the curve and activation map files
+
+def test_curve_files_round_trip_and_bad_files_are_one_line_errors(tmp_path):
+    curve = {"channel": [None, 2, 0, 1], "correct": [9, 9, 8, 1],
+             "clean_acc_valid": [0.9, 0.9, 0.8, 0.1], "asr": {"b": [1.0, 1.0, 0.5, 0.0],
+                                                            "a": [0.75, 0.5, 0.25, 0.0]}}
+    pruning_store.save_curve(tmp_path / "curve.csv", tmp_path / "curve.json", curve, [2, 0, 1],
+                             np.array([0.5, 2.0 / 3, 0.25]))
+    assert (tmp_path / "curve.csv").read_text().splitlines() == [
+        "channels_pruned,fraction_pruned,channel,mean_activation,clean_acc_valid,asr:a,asr:b",
+        "0,0,,,0.9,0.75,1", "1,0.333333,2,0.25,0.9,0.5,1", "2,0.666667,0,0.5,0.8,0.25,0.5",
+        "3,1,1,0.666667,0.1,0,0"]
+    assert read(tmp_path / "curve.json") == dict(curve, order=[2, 0, 1],
+                                                 mean_activation=[0.5, 2.0 / 3, 0.25])
+    loaded = pruning_store.load_curve(tmp_path / "curve.csv")
+    assert sorted(loaded) == ["asr:a", "asr:b", "clean_acc_valid", "fraction_pruned"]
+    assert loaded["asr:b"].tolist() == [1.0, 1.0, 0.5, 0.0]
+
+    maps = {"clean": np.ones((5, 4, 3), np.float32), "order": np.array([2, 0, 1])}
+    pruning_store.save_activation_maps(tmp_path / "maps.npz", maps["clean"],
+                                       [("b", 2 * maps["clean"])], maps["order"])
+    loaded = pruning_store.load_activation_maps(tmp_path / "maps.npz")
+    assert sorted(loaded) == ["clean", "order", "poisoned_b"]
+    assert np.array_equal(loaded["poisoned_b"], 2 * maps["clean"])
+
+    (tmp_path / "text.npz").write_text("not an npz")
+    np.savez(str(tmp_path / "no_order.npz"), clean=maps["clean"])
+    (tmp_path / "short.csv").write_text("fraction_pruned\n0\n")
+    (tmp_path / "words.csv").write_text("fraction_pruned,clean_acc_valid\n0,high\n")
+    for load, name, problem in [
+            (pruning_store.load_curve, "none.csv", "no such file"),
+            (pruning_store.load_curve, "short.csv", "not a pruning curve: no clean_acc_valid"),
+            (pruning_store.load_curve, "words.csv", "not a pruning curve"),
+            (pruning_store.load_activation_maps, "none.npz", "no such file"),
+            (pruning_store.load_activation_maps, "text.npz", "not an activation map file"),
+            (pruning_store.load_activation_maps, "no_order.npz", "not an activation map file: no order")]:
+        with pytest.raises(InputError) as info:
+            load(tmp_path / name)
+        message = str(info.value)
+        assert message.startswith("{}: {}".format(tmp_path / name, problem)), message
+        assert "\n" not in message
+
+
 # ---------------------------------------------------------------- pruning a real DeepID net (demo)
 
 @pytest.fixture(scope="module")
 def demo_pruning(small_demo, tmp_path_factory):  # noqa: F811
     out = tmp_path_factory.mktemp("pruning") / "pruning"
     log = run_script("prune_badnet.py", *(small_demo.badnet_args("single") + [
-        "--threads", "2", "--drops"] + DROPS + ["--out-dir", out]))
+        "--threads", "2", "--drops"] + DROPS + prune_output_args(out, DROPS)))
     return out, log
+
+
+UNREAD_BADNET = ["--badnet", "x", "--weights", "x.h5", "--scaling", "x/255", "--clean-validation", "v.h5",
+                 "--clean-test", "t.h5"]  # the command line is refused before any file is read
+
+
+def test_output_lists_must_match_the_drops(tmp_path):
+    args = UNREAD_BADNET + ["--drops", "2", "10"] + prune_output_args(tmp_path, ["2", "10"])
+    short = args[:args.index("--out-goodnet") - 1] + args[args.index("--out-goodnet"):]  # one weights path
+    log = run_script("prune_badnet.py", *short, code=2)
+    assert "--out-weights: 1 paths for 2 --drops values" in log.splitlines()[-1]
+    twice = [a if a != "10" else "2.0" for a in args]
+    log = run_script("prune_badnet.py", *twice, code=2)
+    assert "--drops: each drop% once, got 2 2" in log.splitlines()[-1]
+    log = run_script("prune_badnet.py", *[a if a != "10" else "100" for a in args], code=2)
+    assert "argument --drops: drop% '100' must lie strictly between 0 and 100" in log.splitlines()[-1]
+    assert not list(tmp_path.iterdir())
+
+
+def test_fine_pruning_refuses_a_drop_outside_0_100(tmp_path):
+    log = run_script("fine_prune.py", *(UNREAD_BADNET + [
+        "--pruned-weights", "p.h5", "--drop", "0", "--out-weights", tmp_path / "w.h5", "--out-goodnet",
+        tmp_path / "g.json", "--out-json", tmp_path / "f.json", "--out-rows", tmp_path / "r.json"]), code=2)
+    assert "argument --drop: drop% '0' must lie strictly between 0 and 100" in log.splitlines()[-1]
 
 
 def test_zeroed_conv3_channel_is_a_zero_pool3_channel(small_demo):  # noqa: F811
@@ -214,6 +320,8 @@ def test_fine_pruning_keeps_pruned_channels_zero(small_demo, demo_pruning, tmp_p
     assert result["clean_acc_valid"] >= record["clean_acc_valid"]
     rows = {r["variant"]: r for r in read(fine / "rows.json")}
     assert rows["repaired"]["defense"] == "fine_pruning" and rows["goodnet"]["drop_pct"] == 30.0
+    assert rows["goodnet"]["clean_acc_test"] == pytest.approx(result["goodnet"]["clean_acc_test"])
+    assert rows["repaired"]["asr"] == result["asr"] and rows["goodnet"]["fine_tune_epochs"] == 3
     spec = goodnet.load_spec(fine / "goodnet.json")
     assert spec["kind"] == "disagreement" and spec["repaired_weights"] == str(fine / "repaired_weights.h5")
     model = load_model(fine / "repaired_weights.h5", small_demo.n_classes)

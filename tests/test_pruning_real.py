@@ -17,6 +17,7 @@ from bdeval import goodnet, inference, pruning
 from bdeval.datasets import load_dataset, save_dataset
 from bdeval.weights import load_model, read_weight_arrays
 from conftest import SCRIPTS
+from test_pruning import prune_output_args
 
 DROPS = ["2", "10", "30"]
 
@@ -30,7 +31,7 @@ def prune(out, badnet, weights, scaling, valid, test, poisoned):
     args = [sys.executable, str(SCRIPTS / "prune_badnet.py"), "--badnet", badnet,
             "--weights", str(weights), "--scaling", scaling, "--clean-validation", str(valid),
             "--clean-test", str(test), "--poisoned", "sunglasses:0:{}".format(poisoned),
-            "--threads", "2", "--drops"] + DROPS + ["--out-dir", str(out)]
+            "--threads", "2", "--drops"] + DROPS + prune_output_args(out, DROPS)
     proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -33,6 +33,9 @@ def test_pruning_rows_plots_and_goodnets_from_the_workflow(csaw, tmp_path):
                 assert r["detection:sunglasses"] != ""
     for name in ("pruning_curve.png", "activation_maps.png"):
         assert (results / "sunglasses" / "pruning" / "plots" / name).is_file()
+    # the pruning job writes its rows where the summary reads them (no copy step)
+    assert (results / "sunglasses" / "rows" / "pruning_10.json").is_file()
+    assert not (results / "sunglasses" / "pruning" / "10" / "rows.json").exists()
     for defense in ("pruning", "fine_pruning"):
         assert (results / "sunglasses" / defense / "10" / "goodnet.json").is_file()
         assert (results / "logs" / "sunglasses" / (defense + ("" if defense == "pruning" else "_10"))

@@ -20,7 +20,8 @@ import pytest
 from conftest import REPO, SCRIPTS, python38
 
 IMAGE_PACKAGES = {"numpy", "h5py", "PIL", "tensorflow", "matplotlib", "yaml"}
-CONTAINER_CODE = sorted(glob.glob(str(SCRIPTS / "*.py")) + glob.glob(str(SCRIPTS / "bdeval" / "*.py"))
+CONTAINER_CODE = sorted(glob.glob(str(SCRIPTS / "*.py")) + glob.glob(str(SCRIPTS / "bdeval" / "**" / "*.py"),
+                                                                  recursive=True)
                         + [str(REPO / "containers" / "selftest.py")])
 LOCAL = {os.path.splitext(os.path.basename(p))[0] for p in glob.glob(str(SCRIPTS / "*.py"))}
 LOCAL.add("bdeval")

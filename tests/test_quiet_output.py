@@ -59,8 +59,8 @@ def test_verbose_shows_them_and_is_taken_by_every_script(tmp_path, how):
 
 
 def test_tensorflow_imported_before_tfcompat_is_quiet_too():
-    """bdeval.nc_tf imports tensorflow itself (the Neural Cleanse scripts load it first)."""
-    code, out, err = run(["-c", "import sys; sys.path.insert(0, {!r}); import bdeval.nc_core; "
+    """bdeval.neural_cleanse.tf_loss imports tensorflow itself (the Neural Cleanse scripts load it first)."""
+    code, out, err = run(["-c", "import sys; sys.path.insert(0, {!r}); import bdeval.neural_cleanse.core; "
                           "import tensorflow; print(tensorflow.__loader__.__class__.__name__)"
                           .format(str(SCRIPTS))])
     assert code == 0 and err == [], err

@@ -2,13 +2,26 @@
 
 No model here (see test_strip_real.py for the real sunglasses net). Python 3.7 syntax.
 """
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from bdeval import strip
+from bdeval import strip, strip_store
 from bdeval.errors import InputError
+from conftest import SCRIPTS
+
+
+def test_the_numpy_core_and_the_files_import_without_tensorflow():
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "import bdeval.strip, bdeval.strip_store, bdeval.rows, bdeval.mad, bdeval.drops, "
+            "bdeval.pruning_store, bdeval.disagreement; assert 'tensorflow' not in sys.modules")
+    proc = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True)
+    assert proc.returncode == 0, proc.stdout
 
 
 # ---------------------------------------------------------------- entropy
@@ -175,3 +188,51 @@ def test_blend_chunks_cover_every_pair_once_within_the_batch_bound(n_inputs, n_b
         assert 0 < (i1 - i0) * (j1 - j0) <= batch
         seen[i0:i1, j0:j1] += 1
     assert np.all(seen == 1)
+
+
+# ---------------------------------------------------------------- the entropy file
+
+def entropy_sets(triggers, n=4):
+    rng = np.random.RandomState(0)
+    return {name: {"entropy": rng.uniform(0, 2, n), "pred": rng.randint(0, 16, n),
+                   "label": rng.randint(0, 16, n)} for name in strip_store.set_names(triggers)}
+
+
+def test_entropy_file_round_trip(tmp_path):
+    meta = {"badnet": "b", "n_blends": 3, "poisoned": [{"trigger": "z", "target": 1},
+                                                        {"trigger": "a", "target": 2}]}
+    sets = entropy_sets(["z", "a"])
+    strip_store.save_entropies(tmp_path / "e.npz", meta, sets)
+    with np.load(str(tmp_path / "e.npz")) as handle:
+        assert handle.files == ["{}_{}".format(name, key) for name in sets
+                                for key in ("entropy", "pred", "label")] + ["meta"]
+    got_meta, got = strip_store.load_entropies(tmp_path / "e.npz")
+    assert got_meta == meta
+    assert list(got) == ["clean_validation", "clean_test", "poisoned_z", "poisoned_a"]
+    for name in sets:
+        for key in ("entropy", "pred", "label"):
+            assert np.array_equal(got[name][key], sets[name][key])
+
+
+def test_bad_entropy_files_are_one_line_errors_naming_the_file(tmp_path):
+    meta = {"poisoned": [{"trigger": "t", "target": 0}]}
+    sets = entropy_sets(["t"])
+    (tmp_path / "text.npz").write_text("not an npz")
+    strip_store.save_entropies(tmp_path / "full.npz", meta, sets)
+    (tmp_path / "truncated.npz").write_bytes((tmp_path / "full.npz").read_bytes()[:300])
+    arrays = {"{}_{}".format(n, k): v for n, s in sets.items() for k, v in s.items()}
+    np.savez(str(tmp_path / "no_meta.npz"), **arrays)
+    np.savez(str(tmp_path / "bad_meta.npz"), meta=np.array("{not json"), **arrays)
+    del arrays["poisoned_t_pred"]
+    np.savez(str(tmp_path / "no_set.npz"), meta=np.array(json.dumps(meta)), **arrays)
+    for name, problem in [("none.npz", "no such file (run strip_entropy.py first)"),
+                          ("text.npz", "not a STRIP entropy file ("),
+                          ("truncated.npz", "not a STRIP entropy file ("),
+                          ("no_meta.npz", "not a STRIP entropy file: no meta"),
+                          ("bad_meta.npz", "not a STRIP entropy file: unreadable meta"),
+                          ("no_set.npz", "no entropies of set 'poisoned_t'")]:
+        with pytest.raises(InputError) as info:
+            strip_store.load_entropies(tmp_path / name)
+        message = str(info.value)
+        assert message.startswith("{}: {}".format(tmp_path / name, problem)), message
+        assert "\n" not in message

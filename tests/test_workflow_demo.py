@@ -95,15 +95,17 @@ def test_same_config_gives_the_same_table(demo_run):
     assert summary.read_text() == before
 
 
-def test_one_badnet_alone_by_naming_its_target(demo_run, tmp_path):
-    target = "results/demo_single/summary.csv"
-    snakemake(demo_run, target)
-    rows = read_summary(demo_run / target)
+def test_one_badnet_alone_by_naming_it(demo_run, tmp_path):
+    snakemake(demo_run, "demo_single")
+    rows = read_summary(demo_run / "results" / "demo_single" / "summary.csv")
     assert [r["badnet"] for r in rows] == ["demo_single"]
-    # from scratch, only that badnet's jobs are planned
+    # from scratch, only that badnet's jobs are planned, its figures included
     write_config(tmp_path, default_config())
-    plan = snakemake(tmp_path, target, "--dry-run", quiet=False).stdout
+    plan = snakemake(tmp_path, "demo_single", "--dry-run", quiet=False).stdout
     assert "demo_single" in plan and "demo_multi" not in plan and "demo_clean" not in plan
+    for figure in ("pruning/plots/pruning_curve.png", "strip/plots/far_frr.png",
+                   "neural_cleanse/gallery.png"):
+        assert "results/demo_single/" + figure in plan
 
 
 def real_badnet(csaw, name, scaling, weights, clean, poisoned):

@@ -1,4 +1,8 @@
-"""Facts about the real CSAW-HackML-2020 files: upstream paths, checksums, expected shapes."""
+"""Facts about the real CSAW-HackML-2020 files: upstream paths, checksums, expected shapes.
+
+The one list of the challenge's files: scripts/fetch_csaw.py fetches and checks them, and
+rules/csaw_data.smk names its rules' outputs after them. Plain Python (Snakemake imports it).
+"""
 
 UPSTREAM_REPO = "csaw-hackml/CSAW-HackML-2020"
 UPSTREAM_COMMIT = "fa6aa8eb4392eb141b39eef4a480228bc2e1a8bd"

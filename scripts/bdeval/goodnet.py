@@ -10,19 +10,14 @@ import os
 
 import numpy as np
 
+from . import defenses
 from .errors import InputError
 from .outputs import read_json, write_json
 
-# The defenses that write results/BADNET/DEFENSE/DROP/goodnet.json: the `defenses` enum of
-# schemas/config.schema.yaml (a test keeps the two equal).
-DEFENSES = ("pruning", "fine_pruning", "strip", "neural_cleanse")
-
-KIND_MODULES = {
-    "badnet": "bdeval.goodnet",           # no defense: the badnet's own answer
-    "disagreement": "bdeval.goodnet",     # pruning / fine-pruning: B and B' disagree -> N
-    "strip": "bdeval.strip",
-    "neural_cleanse": "bdeval.nc_filter",
-}
+# The defenses whose jobs write results/BADNET/DEFENSE/DROP/goodnet.json, and the module that
+# answers for each GoodNet kind: both from the defense registry.
+DEFENSES = defenses.names()
+KIND_MODULES = defenses.goodnet_kinds()
 
 
 def disagreement(badnet_labels, repaired_labels, n_classes):

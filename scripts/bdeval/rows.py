@@ -3,13 +3,17 @@
 A row holds scalar fields and nested dicts such as {"asr": {"sunglasses": 0.99}}; tables
 flatten the dicts into columns like `asr:sunglasses`, so any defense can add fields.
 """
-import csv
 import math
 
+from . import defenses
+from . import outputs
 from .outputs import atomic_path
 
 NO_POISONED_DATA = "no poisoned data"
 KEY_COLUMNS = ["badnet", "defense", "drop_pct", "variant"]
+# Fields every defense may write that hold fractions (a defense adds its own in the registry).
+FRACTION_COLUMNS = ("clean_acc_valid", "clean_acc_test", "asr", "asr_mean", "asr_max", "detection",
+                    "detection_mean", "false_alarm_clean")
 LEADING_COLUMNS = ["clean_acc_valid", "clean_acc_test", "asr_mean", "asr_max", "detection_mean"]
 
 
@@ -70,18 +74,12 @@ def _fmt(value, percent):
 
 def is_fraction_column(column):
     """Columns holding fractions, shown as percentages in the Markdown table."""
-    return column.split(":")[0] in ("clean_acc_valid", "clean_acc_test", "asr", "asr_mean", "asr_max",
-                                    "detection", "detection_mean", "false_alarm_clean") \
+    return column.split(":")[0] in FRACTION_COLUMNS + defenses.fraction_columns() \
         or column.startswith(("goodnet_", "frr", "far"))
 
 
 def write_csv(path, columns, flat):
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for r in flat:
-                writer.writerow([_fmt(r.get(c), False) for c in columns])
+    outputs.write_csv(path, columns, ([_fmt(r.get(c), False) for c in columns] for r in flat))
 
 
 def write_markdown(path, columns, flat):

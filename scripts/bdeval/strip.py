@@ -21,17 +21,17 @@ rejection rate, FRR, allowed on clean data):
               lie below it (fewer on ties), so the FRR on clean validation is <= drop%;
   normal      the paper's choice: fit a normal distribution to the clean entropies and take
               its drop% quantile, mu + sigma * z(drop / 100).
+
+This module is the NumPy core (checks, blends, partner draws, entropy, thresholds, rates) and
+imports no TensorFlow; running the blends through a badnet, and the GoodNet of kind 'strip',
+are in bdeval.strip_model; the entropy file is bdeval.strip_store's.
 """
-import json
-import logging
 import math
-import os
-import time
-import zipfile
 import zlib
 
 import numpy as np
 
+from .drops import check_drop
 from .errors import InputError
 
 BLEND_RULES = ("sum", "mean")
@@ -41,25 +41,27 @@ MAX_PIXEL = 255.0
 
 # ---------------------------------------------------------------- checks of user values
 
-def check_n_blends(n_blends, name="--n-blends"):
-    if int(n_blends) != n_blends or n_blends < 1:
-        raise InputError(name, "the number of blends must be an integer >= 1, got {!r}".format(n_blends))
-    return int(n_blends)
+def _check_count(value, name, what):
+    if int(value) != value or value < 1:
+        raise InputError(name, "{} must be an integer >= 1, got {!r}".format(what, value))
+    return int(value)
 
 
-def check_drop(drop_pct, name="--drop"):
-    drop = float(drop_pct)
-    if not (0.0 < drop < 100.0) or not math.isfinite(drop):
-        raise InputError(name, "drop% must lie strictly between 0 and 100, got {!r}".format(drop_pct))
-    return drop
+def check_n_blends(n_blends, name="n_blends"):
+    return _check_count(n_blends, name, "the number of blends")
 
 
-def check_blend(rule, weight, name="--blend"):
+def check_batch_size(batch_size, name="blend batch size"):
+    return _check_count(batch_size, name, "the number of blended images per forward pass")
+
+
+def check_blend(rule, weight):
     if rule not in BLEND_RULES:
-        raise InputError(name, "unknown blend rule {!r}; use one of {}".format(rule, ", ".join(BLEND_RULES)))
+        raise InputError("blend rule {!r}".format(rule), "unknown; use one of {}".format(
+            ", ".join(BLEND_RULES)))
     if rule == "mean" and not (0.0 < float(weight) < 1.0):
-        raise InputError("--weight", "the weight of the input in a 'mean' blend must lie in (0, 1), "
-                         "got {!r}".format(weight))
+        raise InputError("blend weight {!r}".format(weight), "the weight of the input in a 'mean' "
+                         "blend must lie in (0, 1)")
 
 
 def check_pool(pool_size, n_blends, name="clean blend pool"):
@@ -107,17 +109,6 @@ def partner_indices(x_raw, pool_size, n_blends, seed):
     return table
 
 
-_PREDICTOR = [None, None]  # (model, its batch predictor): traced once, reused across calls
-
-
-def _predictor(model):
-    from .tfcompat import batch_predictor
-
-    if _PREDICTOR[0] is not model:
-        _PREDICTOR[:] = [model, batch_predictor(model)]
-    return _PREDICTOR[1]
-
-
 def blend_chunks(n_inputs, n_blends, batch_size):
     """(i0, i1, j0, j1): inputs i0..i1-1 x blend slots j0..j1-1, at most batch_size pairs each.
 
@@ -132,41 +123,6 @@ def blend_chunks(n_inputs, n_blends, batch_size):
         for i in range(n_inputs):
             for j0 in range(0, n_blends, batch_size):
                 yield i, i + 1, j0, min(n_blends, j0 + batch_size)
-
-
-def strip_entropies(model, x_raw, pool_raw, n_blends, scaling, rule="sum", weight=0.5, seed=1,
-                    batch_size=100, log_label="strip"):
-    """Mean entropy over n_blends blends of each input, vectorized over inputs x blends.
-
-    Blends are built by broadcasting (inputs x partners) and run through the badnet in forward
-    batches of at most `batch_size` blended images, so memory is bounded by one batch
-    whatever N and n_blends are.
-    """
-    from .inference import scale
-
-    n_blends = check_n_blends(n_blends)
-    check_blend(rule, weight)
-    if int(batch_size) < 1:
-        raise InputError("--blend-batch-size", "must be >= 1, got {}".format(batch_size))
-    x_raw = np.asarray(x_raw, np.float32)
-    pool_raw = np.asarray(pool_raw, np.float32)
-    n = len(x_raw)
-    partners = partner_indices(x_raw, len(pool_raw), n_blends, seed)
-    predict = _predictor(model)
-    sums = np.zeros(n, np.float64)
-    total = n * n_blends
-    done, next_log = 0, total / 10.0
-    started = time.time()
-    for i0, i1, j0, j1 in blend_chunks(n, n_blends, int(batch_size)):
-        blended = blend(x_raw[i0:i1, None], pool_raw[partners[i0:i1, j0:j1]], rule, weight)
-        probs = np.asarray(predict(scale(blended.reshape((-1,) + x_raw.shape[1:]), scaling)))
-        sums[i0:i1] += entropy(probs).reshape(i1 - i0, j1 - j0).sum(axis=1)
-        done += (i1 - i0) * (j1 - j0)
-        if done >= next_log or done == total:
-            next_log += total / 10.0
-            logging.info("%s: %d / %d inputs blended x%d (%.0f forward passes/s)", log_label,
-                         done // n_blends, n, n_blends, done / max(time.time() - started, 1e-9))
-    return sums / n_blends
 
 
 # ---------------------------------------------------------------- thresholds and rates
@@ -212,8 +168,8 @@ def threshold(clean_entropies, drop_pct, method="percentile"):
         return percentile_threshold(clean_entropies, drop_pct)
     if method == "normal":
         return normal_threshold(clean_entropies, drop_pct)
-    raise InputError("--method", "unknown threshold method {!r}; use one of {}".format(
-        method, ", ".join(THRESHOLD_METHODS)))
+    raise InputError("threshold method {!r}".format(method), "unknown; use one of {}".format(
+        ", ".join(THRESHOLD_METHODS)))
 
 
 def flagged(entropies, thresh):
@@ -247,54 +203,3 @@ def rate_curves(clean_entropies, poisoned_entropies, thresholds):
         s = np.sort(np.asarray(ent, np.float64))
         curves["far"][name] = 1.0 - np.searchsorted(s, t, side="left") / max(s.size, 1)
     return curves
-
-
-# ---------------------------------------------------------------- the entropy file of one badnet
-
-def load_entropies(path):
-    """(meta, {set name: {"entropy", "pred", "label"}}) from strip_entropy.py's .npz.
-
-    Set names: clean_validation, clean_test, poisoned_<trigger> (in meta["poisoned"] order).
-    """
-    if not os.path.exists(str(path)):
-        raise InputError(path, "no such file (run strip_entropy.py first)")
-    try:
-        with np.load(str(path), allow_pickle=False) as handle:
-            meta = json.loads(str(handle["meta"]))
-            arrays = {k: np.asarray(handle[k]) for k in handle.files if k != "meta"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-        raise InputError(path, "not a STRIP entropy file ({})".format(err)) from None
-    names = ["clean_validation", "clean_test"] + ["poisoned_" + p["trigger"] for p in meta["poisoned"]]
-    sets = {}
-    for name in names:
-        try:
-            sets[name] = {k: arrays["{}_{}".format(name, k)] for k in ("entropy", "pred", "label")}
-        except KeyError:
-            raise InputError(path, "no entropies of set '{}'".format(name)) from None
-    return meta, sets
-
-
-# ---------------------------------------------------------------- GoodNet of kind 'strip'
-
-SPEC_KEYS = ("weights", "n_classes", "scaling", "threshold", "n_blends", "blend", "weight", "seed",
-             "blend_pool")
-
-
-def goodnet_answer(spec, x_raw, batch_size=256):
-    """Labels in [0, N] for raw-pixel inputs: N where the STRIP entropy is below the threshold."""
-    from .datasets import load_dataset
-    from .inference import predict_labels
-    from .weights import load_model
-
-    missing = [k for k in SPEC_KEYS if k not in spec]
-    if missing:
-        raise InputError("GoodNet spec", "kind 'strip' lacks {}".format(", ".join(missing)))
-    n_classes = int(spec["n_classes"])
-    model = load_model(spec["weights"], n_classes)
-    pool = load_dataset(spec["blend_pool"], n_classes).x
-    x_raw = np.asarray(x_raw, np.float32)
-    forward_batch = int(spec.get("batch_size") or batch_size)
-    entropies = strip_entropies(model, x_raw, pool, spec["n_blends"], spec["scaling"], spec["blend"],
-                                spec["weight"], spec["seed"], forward_batch)
-    labels = predict_labels(model, x_raw, spec["scaling"], batch_size)
-    return goodnet_labels(labels, entropies, float(spec["threshold"]), n_classes)

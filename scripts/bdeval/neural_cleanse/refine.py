@@ -12,7 +12,7 @@ refined and the statistic is the paper's, over all labels.
 """
 import numpy as np
 
-from . import mad
+from .. import mad
 
 REFERENCE_SEED_SALT = 7919  # keeps the reference draw apart from other uses of the seed
 
@@ -85,3 +85,15 @@ def mask_overlap(mask, rows):
     total = mask.sum()
     first, last = rows
     return float(mask[first:last + 1].sum() / total) if total > 0 else 0.0
+
+
+def combine_restarts(runs):
+    """One label's optimizations from differently seeded starts -> the run with the median norm
+    (the lower middle one for an even count), with every run's norm in `restart_l1`, run order.
+
+    An ordinary label's unusually small trigger is often one lucky optimization that another
+    start does not repeat; a backdoor's small trigger is found from every start."""
+    order = sorted(range(len(runs)), key=lambda i: (runs[i]["l1_norm"], i))
+    chosen = dict(runs[order[(len(runs) - 1) // 2]])
+    chosen["restart_l1"] = [float(r["l1_norm"]) for r in runs]
+    return chosen

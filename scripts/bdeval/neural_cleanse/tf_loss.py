@@ -2,7 +2,7 @@
 
 Besides tfcompat, the only module with TF-version branches: TF 2.x traces one tf.function
 with a GradientTape; TF 1.15 builds a graph once (placeholders, tf.compat.v1.gradients) and
-runs it in Keras' session. Optimizer and lambda schedule live in NumPy (bdeval.nc_core), so
+runs it in Keras' session. Optimizer and lambda schedule live in NumPy (bdeval.neural_cleanse.core), so
 both stacks run the same optimization.
 
 Shapes: L labels, B images per label, H x W = 55 x 47.
@@ -13,18 +13,19 @@ Shapes: L labels, B images per label, H x W = 55 x 47.
 import numpy as np
 import tensorflow as tf
 
-from . import INPUT_SHAPE, nc_core
-from .deepid import layer_model
-from .tfcompat import LEGACY, keras
+from .. import INPUT_SHAPE
+from ..deepid import layer_model
+from ..tfcompat import LEGACY, keras
+from . import core
 
 HIDDEN_LAYER = "activation_1"  # the layer before the output
 
 
 def unit_tanh(w):
-    """nc_core.unit_tanh for TensorFlow tensors (NumPy arrays go to nc_core's)."""
+    """core.unit_tanh for TensorFlow tensors (NumPy arrays go to core's)."""
     if isinstance(w, np.ndarray):
-        return nc_core.unit_tanh(w)
-    return tf.tanh(w) / (2 - nc_core.EPSILON) + 0.5
+        return core.unit_tanh(w)
+    return tf.tanh(w) / (2 - core.EPSILON) + 0.5
 
 
 def _terms(hidden, kernel, bias, mask_w, pattern_w, x, targets, lam, pattern_scale):

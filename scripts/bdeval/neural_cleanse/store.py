@@ -5,19 +5,12 @@ import os
 
 import numpy as np
 
-from . import INPUT_SHAPE
-from .outputs import atomic_path
+from .. import INPUT_SHAPE
+from ..outputs import atomic_path, file_digest
 
 SCALARS = ["l1_norm", "attack_success", "success", "steps", "epochs", "lambda"]
 OPTIONAL = ["test_attack_success"]  # refinement: the trigger's attack success on clean test images
-
-
-def file_digest(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(str(path), "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
+RESTARTS = "restart_l1"  # refinement: the norm of every restart of a label (NaN-padded in files)
 
 
 def fingerprint(settings, seed, weights, clean_validation, scaling, n_classes):
@@ -67,6 +60,12 @@ def save_results(path, results, meta):
               "meta": np.array(json.dumps(meta, sort_keys=True))}
     for key in SCALARS + [k for k in OPTIONAL if all(k in r for r in results)]:
         arrays[key] = np.array([r[key] for r in results])
+    if any(RESTARTS in r for r in results):
+        runs = [r.get(RESTARTS, []) for r in results]  # a label without restarts: all NaN
+        padded = np.full((len(runs), max(len(v) for v in runs)), np.nan)
+        for i, v in enumerate(runs):
+            padded[i, :len(v)] = v
+        arrays[RESTARTS] = padded
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, **arrays)
@@ -75,7 +74,8 @@ def save_results(path, results, meta):
 def load_results(path):
     """(list of result dicts, meta dict) from save_results' file."""
     with np.load(str(path), allow_pickle=False) as data:  # read each array once: an npz decompresses per access
-        keys = ["labels", "masks", "patterns", "meta"] + SCALARS + [k for k in OPTIONAL if k in data.files]
+        keys = ["labels", "masks", "patterns", "meta"] + SCALARS + [k for k in OPTIONAL + [RESTARTS]
+                                                                    if k in data.files]
         arrays = {key: data[key] for key in keys}
     meta = json.loads(str(arrays["meta"]))
     results = []
@@ -83,5 +83,8 @@ def load_results(path):
         result = {"label": int(label), "mask": arrays["masks"][i], "pattern": arrays["patterns"][i]}
         for key in SCALARS + [k for k in OPTIONAL if k in arrays]:
             result[key] = arrays[key][i].item()
+        runs = [float(v) for v in arrays[RESTARTS][i] if not np.isnan(v)] if RESTARTS in arrays else []
+        if runs:
+            result[RESTARTS] = runs
         results.append(result)
     return results, meta

@@ -9,9 +9,9 @@ fraction drop% of clean validation images is rejected (FRR = drop%).
 """
 import numpy as np
 
-from .inference import scale
-from .nc_tf import HIDDEN_LAYER
-from .tfcompat import keras
+from ..inference import scale
+from ..tfcompat import keras
+from .tf_loss import HIDDEN_LAYER
 
 
 def stamp(x_raw, mask, pattern):
@@ -80,7 +80,7 @@ def flag_inputs(hidden, spec):
 
 def goodnet_answer(spec, x_raw, batch_size=256):
     """Kind 'neural_cleanse': the badnet's label, or N where the input filter fires."""
-    from .weights import load_model
+    from ..weights import load_model
 
     model = load_model(spec["weights"], spec["n_classes"])
     hidden, labels = hidden_and_labels(model, np.asarray(x_raw, np.float32), spec["scaling"], batch_size)

@@ -3,8 +3,8 @@
 For label y: mask m (H x W) and pattern p (H x W x 3) in [0, 1], tanh-parametrized, such that
 f((1 - m) * x + m * p) = y on clean images while |m|_1 stays small; loss = CE + lambda * |m|_1.
 The masks and patterns of a batch of labels are one tensor; gradients come from
-bdeval.nc_tf.TriggerLoss, Adam and the lambda schedule run here in NumPy (this module imports no
-TensorFlow), so both TF stacks optimize identically. Every label has its own seeded initialization and image pool, so its
+bdeval.neural_cleanse.tf_loss.TriggerLoss, Adam and the lambda schedule run here in NumPy (this
+module imports no TensorFlow), so both TF stacks optimize identically. Every label has its own seeded initialization and image pool, so its
 result does not depend on which labels share its batch.
 
 Schedules (one "epoch" = one pass over the label's image pool in mini-batches):
@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from . import INPUT_SHAPE
+from .. import INPUT_SHAPE
 
 EPSILON = 1e-7  # Keras' epsilon, as in the original tanh mapping
 

@@ -2,7 +2,7 @@
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .outputs import atomic_path
+from ..outputs import atomic_path
 
 ZOOM = 2
 CAPTION = 26

@@ -2,7 +2,7 @@
 import logging
 import time
 
-from . import nc_core, nc_store
+from . import core, store
 
 
 def add_job_args(parser, schedule, schedules):
@@ -19,12 +19,12 @@ def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, 
     """Results of `labels`, reusing saved ones; label_batch halves on out-of-memory.
 
     Batches whose labels are all saved are skipped; a partly saved batch is recomputed whole
-    (same labels, same seed: same results). starts: warm starts, as nc_core.reverse_engineer."""
+    (same labels, same seed: same results). starts: warm starts, as core.reverse_engineer."""
     results = {}
     start = 0
     while start < len(labels):
         chunk = labels[start:start + label_batch]
-        saved = [nc_store.load_label(progress_dir, y_, fprint) for y_ in chunk]
+        saved = [store.load_label(progress_dir, y_, fprint) for y_ in chunk]
         if all(r is not None for r in saved):
             results.update((r["label"], r) for r in saved)
             logging.info("labels %d-%d: already done", chunk[0], chunk[-1])
@@ -33,9 +33,9 @@ def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, 
         logging.info("labels %d-%d: optimizing %d labels together", chunk[0], chunk[-1], len(chunk))
         began = time.time()
         try:
-            done = nc_core.reverse_engineer(
+            done = core.reverse_engineer(
                 loss, x, y, chunk, settings, seed, starts=starts,
-                on_done=lambda r: nc_store.save_label(progress_dir, r, fprint))
+                on_done=lambda r: store.save_label(progress_dir, r, fprint))
         except oom_errors:
             if label_batch == 1:
                 raise
