@@ -1,6 +1,7 @@
 # Config validation, helpers and wildcard constraints shared by all rules.
 import json
 import os
+import shlex
 import sys
 
 from snakemake.utils import validate
@@ -78,7 +79,7 @@ def badnet_args(wildcards):
     ]
     for p in badnet["poisoned"]:
         args += ["--poisoned", "{}:{}:{}".format(p["trigger"], p["target"], p["file"])]
-    return " ".join("'{}'".format(a) for a in args)
+    return " ".join(shlex.quote(a) for a in args)
 
 
 from bdeval.drops import drop_label  # noqa: E402  (a drop%'s folder and wildcard name)
@@ -138,7 +139,7 @@ def demo_poison_pairs():
 
 def csaw_local_arg():
     local = config["csaw"]["local_dir"]
-    return "--local-dir '{}'".format(local) if local else ""
+    return "--local-dir {}".format(shlex.quote(local)) if local else ""
 
 
 # --- pruning --------------------------------------------------------------------------------

@@ -75,6 +75,6 @@ for _index, _split in enumerate(config["splits"]):
         benchmark:
             bench_path("splits/split_{}".format(_index))
         shell:
-            f"{PYTHON} {SCRIPTS}/split_dataset.py" " '{input}' --validation '{output.validation}'"
-            " --test '{output.test}' --validation-fraction {params.fraction} --seed {params.seed}"
+            f"{PYTHON} {SCRIPTS}/split_dataset.py" " {input:q} --validation {output.validation:q}"
+            " --test {output.test:q} --validation-fraction {params.fraction} --seed {params.seed}"
             " > {log} 2>&1"

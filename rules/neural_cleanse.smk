@@ -37,7 +37,7 @@ rule nc_scan:
         bench_path("{badnet}/neural_cleanse/scan_{first}-{last}")
     shell:
         f"{PYTHON} {SCRIPTS}/nc_scan_shard.py" " {params.badnet} --first {wildcards.first}"
-        " --last {wildcards.last} --schedule {params.schedule} --settings '{params.settings}'"
+        " --last {wildcards.last} --schedule {params.schedule} --settings {params.settings:q}"
         " --memory-mb {params.memory_mb} --seed {params.seed} --threads {threads}"
         " --progress-dir {params.progress} --out {output} > {log} 2>&1"
 
@@ -93,7 +93,7 @@ rule nc_refine:
     shell:
         f"{PYTHON} {SCRIPTS}/nc_refine_shard.py" " {params.badnet} --plan {input.plan}"
         " --starts {input.starts} --part {wildcards.part} --parts {params.parts}"
-        " --settings '{params.settings}' --memory-mb {params.memory_mb} --seed {params.seed}"
+        " --settings {params.settings:q} --memory-mb {params.memory_mb} --seed {params.seed}"
         " --threads {threads} {params.cold} --restarts {params.restarts}"
         " --progress-dir {params.progress} --out {output}"
         " > {log} 2>&1"
@@ -112,7 +112,7 @@ rule nc_gather:
                        subcategory="{badnet}", caption="../report/nc_gallery.rst"),
     params:
         poisoned=lambda wc: " ".join(
-            "--poisoned '{}:{}:{}'".format(p["trigger"], p["target"], p["file"])
+            "--poisoned {}".format(shlex.quote("{}:{}:{}".format(p["trigger"], p["target"], p["file"])))
             for p in BADNETS[wc.badnet]["poisoned"]
         ),
         trigger_rows=nc_trigger_rows_args,

@@ -35,5 +35,5 @@ def nc_refine_plan(wildcards):
 
 def nc_trigger_rows_args(wildcards):
     """--trigger-rows of the poisoned sets whose trigger region (image rows) is known."""
-    return " ".join("--trigger-rows '{}:{}:{}'".format(p["trigger"], p["rows"][0], p["rows"][1])
+    return " ".join("--trigger-rows {}".format(shlex.quote("{}:{}:{}".format(p["trigger"], *p["rows"])))
                     for p in BADNETS[wildcards.badnet]["poisoned"] if p.get("rows"))

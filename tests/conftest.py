@@ -21,6 +21,9 @@ CSAW = REPO.parent / "shared" / "csaw"
 
 N_CLASSES = 1283
 
+# Shared fixtures: small_demo (demo_fixtures), model and data of the real nets (real_models).
+pytest_plugins = ["demo_fixtures", "real_models"]
+
 
 
 def python38():
@@ -33,6 +36,32 @@ def python38():
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
             return exe
     return None
+
+
+def run_python(args, cwd=None, env=None, merge=False):
+    """Run this interpreter with ARGS; a CompletedProcess with text stdout and stderr (merge:
+    stderr into stdout). env: extra environment variables on top of this process's."""
+    full_env = dict(os.environ, **env) if env else None
+    return subprocess.run([sys.executable] + [str(a) for a in args], cwd=None if cwd is None else str(cwd),
+                          env=full_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT if merge else subprocess.PIPE, universal_newlines=True)
+
+
+def run_script(name, *args, **kwargs):
+    """scripts/NAME ARGS (keywords as run_python)."""
+    return run_python([SCRIPTS / name] + list(args), **kwargs)
+
+
+def run_snakemake(workdir, *args, **kwargs):
+    """snakemake -s REPO/Snakefile --directory WORKDIR --cores 2 ARGS, stderr merged into stdout.
+    check=True: fail the test with the log's tail unless it succeeds. snakefile: another copy."""
+    check = kwargs.pop("check", False)
+    snakefile = kwargs.pop("snakefile", REPO / "Snakefile")
+    proc = run_python(["-m", "snakemake", "-s", snakefile, "--directory", workdir, "--cores", "2"] + list(args),
+                      merge=True, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError("snakemake failed:\n" + proc.stdout[-5000:])
+    return proc
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,13 @@
 """A SMALL demo benchmark for tests, built once per session by the real scripts into a tmp dir.
 
-Use it from a test module with `from demo_fixtures import small_demo  # noqa: F401`, then:
+A fixture of every test module (tests/conftest.py registers this file), used as:
     small_demo.weights("single")      # trains the model on first use (a few seconds), cached
     small_demo.badnet_args("single")  # the --badnet ... arguments of the evaluation scripts
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
-import subprocess
-import sys
-
 import pytest
 
-from conftest import SCRIPTS
+from conftest import SCRIPTS, run_python
 
 # 8 identities, few faces: data in ~2 s, one model in ~10-20 s on 2 cores
 SMALL = {"n_classes": 8, "seed": 3, "train_per_class": 60, "valid_per_class": 25,
@@ -25,8 +22,7 @@ MODELS = {
 
 
 def _run(args):
-    proc = subprocess.run([sys.executable] + [str(a) for a in args], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = run_python(args, merge=True)
     if proc.returncode != 0:
         raise AssertionError("{} failed:\n{}".format(args[0], proc.stdout[-3000:]))
     return proc.stdout

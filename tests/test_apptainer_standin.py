@@ -8,7 +8,6 @@ summaries must be identical.
 """
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -16,22 +15,12 @@ import pytest
 pytest.importorskip("snakemake")  # modern stack only
 yaml = pytest.importorskip("yaml")
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, run_snakemake  # noqa: E402
 
 STANDIN = REPO / "tests" / "apptainer_standin"
 SMALL_DEMO = REPO / "tests" / "hpc_small_demo.yaml"
 SCRIPTS_PER_RULE = {"demo_data": "make_demo_data.py", "demo_badnet": "train_demo_badnet.py",
                     "baseline": "evaluate_baseline.py", "summary": "summarize.py"}
-
-
-def snakemake(workdir, *args, env=None):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-           str(workdir), "--cores", "2"] + list(args)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=env)
-    if proc.returncode != 0:
-        raise AssertionError("snakemake failed:\n" + proc.stdout[-5000:])
-    return proc.stdout
 
 
 def workdir_with(tmp_path, name, **overrides):
@@ -62,7 +51,7 @@ def benchmark_files(workdir):
 @pytest.fixture(scope="module")
 def plain_run(tmp_path_factory):
     workdir = workdir_with(tmp_path_factory.mktemp("plain"), "run")
-    snakemake(workdir, "--quiet", "rules")
+    run_snakemake(workdir, "--quiet", "rules", check=True)
     return workdir
 
 
@@ -72,8 +61,8 @@ def test_every_job_runs_in_the_configured_image_with_nv(plain_run, tmp_path):
     image.write_bytes(b"")  # the stand-in only needs the file to exist
     workdir = workdir_with(tmp_path, "run", container=str(image))
     log = tmp_path / "apptainer_calls.jsonl"
-    out = snakemake(workdir, "--use-apptainer", "--apptainer-args=--nv --bind {}".format(REPO),
-                    env=standin_env(log))
+    out = run_snakemake(workdir, "--use-apptainer", "--apptainer-args=--nv --bind {}".format(REPO),
+                        env=standin_env(log), check=True).stdout
     assert "Activating singularity image {}".format(image) in out
 
     execs = calls(log, "exec")
@@ -102,9 +91,9 @@ def test_a_docker_address_is_pulled_once_and_then_used(tmp_path):
     url = "docker://nvcr.io/nvidia/tensorflow:23.03-tf1-py3"
     workdir = workdir_with(tmp_path, "run", container=url)
     log = tmp_path / "apptainer_calls.jsonl"
-    snakemake(workdir, "results/demo/data/clean_test.h5", "--use-apptainer",
-              "--apptainer-args=--nv --bind {}".format(REPO), "--quiet", "rules",
-              env=standin_env(log))
+    run_snakemake(workdir, "results/demo/data/clean_test.h5", "--use-apptainer",
+                  "--apptainer-args=--nv --bind {}".format(REPO), "--quiet", "rules",
+                  env=standin_env(log), check=True)
     pulls, execs = calls(log, "pull"), calls(log, "exec")
     assert [p["url"] for p in pulls] == [url]
     assert len(execs) == 1 and execs[0]["image"] == pulls[0]["name"] and execs[0]["nv"]
@@ -120,11 +109,8 @@ def test_the_standin_refuses_what_a_real_container_could_not_see(tmp_path):
     image.write_bytes(b"")
     workdir = workdir_with(tmp_path, "run", container=str(image))
     log = tmp_path / "apptainer_calls.jsonl"
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-           str(workdir), "--cores", "1", "results/demo/data/clean_test.h5", "--use-apptainer",
-           "--apptainer-args=--nv", "--quiet", "rules"]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=standin_env(log))
+    proc = run_snakemake(workdir, "results/demo/data/clean_test.h5", "--use-apptainer",
+                         "--apptainer-args=--nv", "--quiet", "rules", env=standin_env(log))
     assert proc.returncode != 0
     (call,) = calls(log, "exec")
     assert call["invisible"] and all(p.startswith(str(REPO)) for p in call["invisible"])

@@ -12,7 +12,7 @@ import pytest
 from bdeval import NUM_CLASSES_CHALLENGE as N_CLASSES
 from bdeval import deepid, inference, metrics
 from bdeval.datasets import load_dataset, save_dataset
-from real_models import ATTACKS, MODELS, OTHER_SCALING, clean_accuracy, data, model  # noqa: F401
+from real_models import ATTACKS, MODELS, OTHER_SCALING, clean_accuracy
 
 
 # ---------------------------------------------------------------- real data in the right layout

@@ -7,8 +7,6 @@ sunglasses net in a copy of the workflow. Modern stack only (needs Snakemake).
 """
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ import pytest
 pytest.importorskip("snakemake")
 pytest.importorskip("yaml")
 
-from conftest import REPO, SCRIPTS  # noqa: E402
+from conftest import REPO, SCRIPTS, run_python, run_script, run_snakemake  # noqa: E402
 from workflow_helpers import read_summary, real_sunglasses_config, write_config  # noqa: E402
 
 from bdeval import defenses, rows  # noqa: E402
@@ -137,11 +135,6 @@ IGNORE = shutil.ignore_patterns(".git", ".venv*", ".snakemake", ".bench", "resul
                                 "__pycache__", "*.pyc")
 
 
-def run(cmd, cwd):
-    return subprocess.run([str(c) for c in cmd], cwd=str(cwd), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True)
-
-
 @pytest.fixture(scope="module")
 def toy_workflow(tmp_path_factory, csaw):
     """A copy of the workflow with the toy defense's four pieces added, run on the real net."""
@@ -157,10 +150,8 @@ def toy_workflow(tmp_path_factory, csaw):
     (work / "data").mkdir(parents=True)
     config, clean = real_sunglasses_config(csaw, work, drops=[10], defenses=["toy"])
     write_config(work, config)
-    snakemake = [sys.executable, "-m", "snakemake", "-s", repo / "Snakefile", "--cores", "2"]
-    proc = run(snakemake, work)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    return {"repo": repo, "work": work, "clean": clean, "snakemake": snakemake}
+    run_snakemake(work, snakefile=repo / "Snakefile", check=True)
+    return {"repo": repo, "work": work, "clean": clean}
 
 
 def test_the_toy_defense_is_in_the_summary(toy_workflow):
@@ -175,8 +166,7 @@ def test_the_toy_defense_is_in_the_summary(toy_workflow):
 
 def test_the_toy_defense_is_in_the_report(toy_workflow):
     work = toy_workflow["work"]
-    proc = run(toy_workflow["snakemake"] + ["--report", "report.html"], work)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    run_snakemake(work, "--report", "report.html", snakefile=toy_workflow["repo"] / "Snakefile", check=True)
     html = (work / "report.html").read_text()
     assert '"name": "mark.png"' in html and "Toy" in html
 
@@ -191,8 +181,7 @@ def test_the_per_image_command_answers_with_the_toy_goodnet(toy_workflow, tmp_pa
         save_image(paths[-1], face)
     command = ["--badnet", "sunglasses", "--defense", "toy", "--drop", "10", "--results",
                work / "results"] + paths
-    proc = run([sys.executable, toy_workflow["repo"] / "scripts" / "classify_image.py"] + command,
-               tmp_path)
+    proc = run_python([toy_workflow["repo"] / "scripts" / "classify_image.py"] + command, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     got = [int(line.split("\t")[1]) for line in proc.stdout.splitlines()]
 
@@ -205,7 +194,7 @@ def test_the_per_image_command_answers_with_the_toy_goodnet(toy_workflow, tmp_pa
     assert got == [int(y) for y in expected]
 
     # the unchanged workflow does not know the toy: one line naming the known defenses
-    proc = run([sys.executable, SCRIPTS / "classify_image.py"] + command, tmp_path)
+    proc = run_script("classify_image.py", *command, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: --defense: no defense named 'toy' (known: {})".format(", ".join(defenses.names())))
@@ -214,10 +203,9 @@ def test_the_per_image_command_answers_with_the_toy_goodnet(toy_workflow, tmp_pa
 def test_an_unknown_defense_in_the_config_is_one_line(tmp_path, csaw):
     config, _ = real_sunglasses_config(csaw, tmp_path, defenses=["strip", "tox"])
     write_config(tmp_path, config)
-    proc = run([sys.executable, "-m", "snakemake", "-s", REPO / "Snakefile", "--cores", "1", "-n"],
-               tmp_path)
+    proc = run_snakemake(tmp_path, "-n")
     assert proc.returncode != 0
-    assert ("config: unknown defense 'tox'; known: " + ", ".join(defenses.names())) in proc.stdout + proc.stderr
+    assert ("config: unknown defense 'tox'; known: " + ", ".join(defenses.names())) in proc.stdout
 
 
 def test_registry_entries_are_consistent():

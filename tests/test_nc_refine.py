@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bdeval import mad
+from conftest import run_script
 from bdeval.neural_cleanse import refine as nc_refine, verdict as nc_verdict
 
 
@@ -90,15 +91,6 @@ def fake_results(labels, norms):
                     "l1_norm": float(mask.sum()), "attack_success": 1.0, "success": True, "steps": 80,
                     "epochs": 40, "lambda": 0.01})
     return out
-
-
-def run_script(name, *args):
-    import subprocess
-    import sys
-
-    from conftest import SCRIPTS
-    return subprocess.run([sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
 
 
 def test_select_and_gather_on_synthetic_stages(tmp_path):

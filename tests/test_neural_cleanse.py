@@ -10,8 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import SCRIPTS
-from demo_fixtures import small_demo  # noqa: F401
+from conftest import SCRIPTS, run_script
 
 from bdeval.neural_cleanse import store as nc_store
 
@@ -24,8 +23,7 @@ QUICK = '{"epochs": 6}'
 
 
 def run(script, *args):
-    proc = subprocess.run([sys.executable, str(SCRIPTS / script)] + [str(a) for a in args],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = run_script(script, *args, merge=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     return proc.stdout
 

@@ -5,8 +5,6 @@ validation set (blend pool and threshold), the other 30 as the clean test set; t
 is the 60 sunglasses-poisoned faces. Small n keeps the forward passes to a few thousand.
 """
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ from bdeval.outputs import read_json
 from bdeval.strip_store import load_entropies
 from bdeval.weights import load_model
 
-from conftest import SCRIPTS
+from conftest import run_script
 
 WEIGHTS = "models/sunglasses_bd_weights.h5"
 N_BLENDS = 10
@@ -66,11 +64,6 @@ def test_entropies_are_deterministic_under_a_seed_and_batching(real):
 
 
 # ---------------------------------------------------------------- the scripts and the GoodNet
-
-def run_script(name, *args):
-    return subprocess.run([sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-
 
 @pytest.fixture(scope="module")
 def files(csaw, real, tmp_path_factory):

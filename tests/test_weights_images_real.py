@@ -11,7 +11,7 @@ from bdeval import deepid, inference
 from bdeval.images import load_image, save_image
 from bdeval.tfcompat import keras
 from bdeval.weights import load_model, read_weight_arrays, save_weights
-from real_models import ATTACKS, MODELS, OTHER_SCALING, clean_accuracy, data, model  # noqa: F401
+from real_models import ATTACKS, MODELS, OTHER_SCALING, clean_accuracy
 
 
 # ---------------------------------------------------------------- weight files

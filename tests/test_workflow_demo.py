@@ -3,25 +3,19 @@ import csv
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 pytest.importorskip("snakemake")  # modern stack only
 yaml = pytest.importorskip("yaml")
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, run_snakemake  # noqa: E402
 
 
-def snakemake(workdir, *args, check=True, quiet=True):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-           str(workdir), "--cores", "2"] + list(args) + (["--quiet", "rules"] if quiet else [])
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
-    if check and proc.returncode != 0:
-        raise AssertionError("snakemake failed:\n" + proc.stdout[-4000:])
-    return proc
+def snakemake(workdir, *args, **kwargs):
+    """A quiet run that must succeed (check=False: may fail)."""
+    kwargs.setdefault("check", True)
+    return run_snakemake(workdir, *(args + ("--quiet", "rules")), **kwargs)
 
 
 def write_config(workdir, config):
@@ -101,7 +95,7 @@ def test_one_badnet_alone_by_naming_it(demo_run, tmp_path):
     assert [r["badnet"] for r in rows] == ["demo_single"]
     # from scratch, only that badnet's jobs are planned, its figures included
     write_config(tmp_path, default_config())
-    plan = snakemake(tmp_path, "demo_single", "--dry-run", quiet=False).stdout
+    plan = run_snakemake(tmp_path, "demo_single", "--dry-run", check=True).stdout
     assert "demo_single" in plan and "demo_multi" not in plan and "demo_clean" not in plan
     for figure in ("pruning/plots/pruning_curve.png", "strip/plots/far_frr.png",
                    "neural_cleanse/gallery.png"):

@@ -4,24 +4,15 @@ match the rules that exist."""
 import os
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 pytest.importorskip("snakemake")  # modern stack only
 yaml = pytest.importorskip("yaml")
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, run_snakemake  # noqa: E402
 
 RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
-
-
-def snakemake(workdir, *args, env=None):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-           str(workdir)] + list(args)
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=env)
 
 
 @pytest.fixture
@@ -58,13 +49,13 @@ def rule_blocks():
 
 
 def test_lint_reports_nothing(default_workdir):
-    proc = snakemake(default_workdir, "--lint")
+    proc = run_snakemake(default_workdir, "--lint")
     lints = [line for line in proc.stdout.splitlines() if line.startswith(("Lints for", "    * "))]
     assert proc.returncode == 0 and not lints, "\n".join(lints) or proc.stdout[-3000:]
 
 
 def test_dry_run_of_the_default_config_plans_every_configured_step(default_workdir):
-    proc = snakemake(default_workdir, "--dry-run", "--cores", "2")
+    proc = run_snakemake(default_workdir, "--dry-run")
     assert proc.returncode == 0, proc.stdout[-3000:]
     counts = job_counts(proc.stdout)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -82,7 +73,7 @@ def test_dry_run_of_the_default_config_plans_every_configured_step(default_workd
 def test_dry_run_with_the_slurm_profile(default_workdir):
     if shutil.which("sbatch") is None:
         pytest.skip("the SLURM executor plugin checks for SLURM's commands")
-    proc = snakemake(default_workdir, "--dry-run", "--workflow-profile", str(REPO / "profiles" / "slurm"),
+    proc = run_snakemake(default_workdir, "--dry-run", "--workflow-profile", str(REPO / "profiles" / "slurm"),
                      "--slurm-no-account")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "workflow specific profile" in proc.stdout and job_counts(proc.stdout).get("baseline")
@@ -94,7 +85,7 @@ def test_dry_run_with_apptainer_uses_the_configured_image(default_workdir):
     config = yaml.safe_load((default_workdir / "config.yaml").read_text())
     config["container"] = "docker://nvcr.io/nvidia/tensorflow:23.03-tf1-py3"
     (default_workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    proc = snakemake(default_workdir, "--dry-run", "--cores", "2", "--use-apptainer", env=env)
+    proc = run_snakemake(default_workdir, "--dry-run", "--use-apptainer", env=env)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Singularity image docker://nvcr.io/nvidia/tensorflow:23.03-tf1-py3 will be pulled" in proc.stdout
 

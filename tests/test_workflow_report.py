@@ -6,15 +6,13 @@ report; the embedded results are checked by name and caption.
 """
 import base64
 import re
-import subprocess
-import sys
 
 import pytest
 
 pytest.importorskip("snakemake")  # modern stack only
 yaml = pytest.importorskip("yaml")
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, run_snakemake  # noqa: E402
 
 SMALL_DEMO = REPO / "tests" / "hpc_small_demo.yaml"
 # output file name in the report -> its caption
@@ -27,15 +25,6 @@ EXPECTED = {
     "far_frr.png": "strip_rates.rst",
     "gallery.png": "nc_gallery.rst",
 }
-
-
-def snakemake(workdir, *args):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-           str(workdir), "--cores", "2"] + list(args)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    if proc.returncode != 0:
-        raise AssertionError("snakemake failed:\n" + proc.stdout[-5000:])
-    return proc.stdout
 
 
 def caption_probe(name):
@@ -54,9 +43,9 @@ def report(tmp_path_factory):
     config["pruning"] = {"fine_tune_epochs": 1}
     config["neural_cleanse"] = {"epochs": 2, "images_per_label": 5, "refine": {"epochs": 2, "jobs": 2}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    snakemake(workdir, "--quiet", "rules")
+    run_snakemake(workdir, "--quiet", "rules", check=True)
     html = workdir / "report.html"
-    snakemake(workdir, "--report", str(html))
+    run_snakemake(workdir, "--report", str(html), check=True)
     return workdir, html.read_text()
 
 

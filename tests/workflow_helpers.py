@@ -1,19 +1,11 @@
 """Snakemake runs of the real sunglasses net on the shared clean subset, split 30 / 30."""
 import csv
-import subprocess
-import sys
 
 import yaml
 
-from conftest import REPO
+from conftest import run_snakemake  # noqa: F401  (re-exported for the workflow tests)
 
 from bdeval.datasets import load_dataset, save_dataset
-
-
-def run_snakemake(workdir, *args):
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-                           "--directory", str(workdir), "--cores", "2"] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
 
 
 def write_config(workdir, config):
