@@ -78,6 +78,7 @@ rule fine_pruning:
         batch_size=config["batch_size"],
         seed=config["seed"],
         fine=PRUNING,
+        repair=config["repair"],
     threads: 2
     resources:
         gpu=1,
@@ -90,6 +91,7 @@ rule fine_pruning:
         " --drop {wildcards.drop} --epochs {params.fine[fine_tune_epochs]}"
         " --learning-rate {params.fine[fine_tune_learning_rate]}"
         " --fine-tune-batch-size {params.fine[fine_tune_batch_size]}"
+        " --check-fraction {params.repair[check_fraction]} --patience {params.repair[patience]}"
         " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"
         " --out-weights {output.weights} --out-goodnet {output.goodnet} --out-json {output.json}"
         " --out-rows {output.rows} > {log} 2>&1"

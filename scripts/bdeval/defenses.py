@@ -39,6 +39,8 @@ REGISTRY = (
     defense("neural_cleanse", "neural_cleanse.smk",
             {"neural_cleanse": "bdeval.neural_cleanse.filter"},
             plots=["results/{badnet}/neural_cleanse/gallery.png"], tables=["results/mad.csv"]),
+    defense("nc_unlearning", "nc_repair.smk", {"disagreement": "bdeval.goodnet"},
+            fraction_columns=["check_trigger_rate", "stamp_fraction"]),
 )
 
 # The undefended badnet's rows: not a defense, but read by the summary the same way.

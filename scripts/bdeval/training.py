@@ -28,3 +28,16 @@ def fit(model, x_raw, y, scaling, epochs, batch_size, learning_rate, seed, callb
               batch_size=batch_size, shuffle=True, verbose=0,
               callbacks=[_EpochLog()] + list(callbacks))
     return model
+
+
+def train_epoch(model, x_raw, y, scaling, batch_size, rng, callbacks=()):
+    """One epoch of a compiled model (compile_model) in an order drawn from `rng`.
+
+    Returns (mean loss, accuracy) of the epoch as Keras reports them.
+    """
+    order = rng.permutation(len(y))
+    history = model.fit(scale(x_raw[order], scaling), np.asarray(y)[order], epochs=1,
+                        batch_size=batch_size, shuffle=False, verbose=0, callbacks=list(callbacks))
+    logs = history.history
+    acc = logs.get("accuracy", logs.get("acc", [float("nan")]))
+    return float(logs["loss"][-1]), float(acc[-1])
