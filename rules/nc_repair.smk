@@ -39,3 +39,42 @@ rule nc_unlearning:
         " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"
         " --out-weights {output.weights} --out-goodnet {output.goodnet} --out-json {output.json}"
         " --out-rows {output.rows} > {log} 2>&1"
+
+
+# Neural Cleanse neuron pruning (Wang et al. 2019, section VI-B): the neurons before the output
+# that the flagged labels' reversed triggers excite most get their outgoing weights zeroed, in
+# order, within the drop% budget on the held-out check part (settings: `repair.check_fraction`
+# and `neural_cleanse.pruning`). Reads the scan's outputs: no second scan. One job per badnet x drop%.
+NC_PRUNE = config["neural_cleanse"]["pruning"]
+
+
+rule nc_pruning:
+    input:
+        unpack(badnet_inputs),
+        summary="results/{badnet}/neural_cleanse/nc.json",
+        triggers="results/{badnet}/neural_cleanse/triggers.npz",
+    output:
+        weights="results/{badnet}/nc_pruning/{drop}/repaired_weights.h5",
+        goodnet="results/{badnet}/nc_pruning/{drop}/goodnet.json",
+        json="results/{badnet}/nc_pruning/{drop}/nc_pruning.json",
+        rows="results/{badnet}/rows/nc_pruning_{drop}.json",
+    params:
+        badnet=badnet_args,
+        batch_size=config["batch_size"],
+        seed=config["seed"],
+        prune=NC_PRUNE,
+        repair=REPAIR,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        log_path("{badnet}/nc_pruning_{drop}"),
+    benchmark:
+        bench_path("{badnet}/nc_pruning_{drop}")
+    shell:
+        f"{PYTHON} {SCRIPTS}/nc_prune.py" " {params.badnet} --drop {wildcards.drop}"
+        " --summary {input.summary} --triggers {input.triggers} --step {params.prune[step]}"
+        " --check-fraction {params.repair[check_fraction]}"
+        " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"
+        " --out-weights {output.weights} --out-goodnet {output.goodnet} --out-json {output.json}"
+        " --out-rows {output.rows} > {log} 2>&1"

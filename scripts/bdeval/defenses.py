@@ -41,6 +41,8 @@ REGISTRY = (
             plots=["results/{badnet}/neural_cleanse/gallery.png"], tables=["results/mad.csv"]),
     defense("nc_unlearning", "nc_repair.smk", {"disagreement": "bdeval.goodnet"},
             fraction_columns=["check_trigger_rate", "stamp_fraction"]),
+    defense("nc_pruning", "nc_repair.smk", {"disagreement": "bdeval.goodnet"},
+            fraction_columns=["check_trigger_rate"]),
 )
 
 # The undefended badnet's rows: not a defense, but read by the summary the same way.
