@@ -8,6 +8,10 @@ min_version("8.0")
 configfile: "config.yaml"
 
 
+# Front page of `snakemake --report`: what was run and how to read the overview figure.
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 
 

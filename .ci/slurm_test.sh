@@ -152,9 +152,10 @@ start=$(date +%s)
 log "SLURM run took $(( $(date +%s) - start )) s"
 
 # --- 4. checks ----------------------------------------------------------------------------
-cmp "$WORK/local/results/summary.csv" "$WORK/slurm/results/summary.csv"
-cmp "$WORK/local/results/summary.md" "$WORK/slurm/results/summary.md"
-log "summary.csv and summary.md are identical to the local run's"
+for name in summary.csv summary_wide.csv summary.md; do
+    cmp "$WORK/local/results/$name" "$WORK/slurm/results/$name"
+done
+log "summary.csv, summary_wide.csv and summary.md are identical to the local run's"
 
 # Every job ran in the configured image with --nv (the profile's apptainer-args).
 "$PY" - "$WORK/apptainer_calls.jsonl" "$WORK/slurm/containers/bdeval-tf1.sif" <<'PYEOF'
@@ -163,7 +164,7 @@ import sys
 
 calls = [json.loads(line) for line in open(sys.argv[1])]
 execs = [c for c in calls if c["verb"] == "exec"]
-assert len(execs) == 4, ("expected 4 container calls", [c["command"] for c in execs])
+assert len(execs) == 5, ("expected 5 container calls", [c["command"] for c in execs])
 for call in execs:
     assert call["image"] == sys.argv[2] and call["nv"] and not call["invisible"], call
 print("[slurm_test] container calls: {} (image {}, --nv each time)".format(len(execs), sys.argv[2]))
@@ -192,7 +193,7 @@ for job in jobs:
     tres = job.get("TresPerJob", "") + job.get("TresPerNode", "")
     if rule in gpu_rules:
         assert "gpu" in tres, (rule, "no GPU requested", tres)
-expected = {"demo_data", "demo_badnet", "baseline", "summary"}
+expected = {"demo_data", "demo_badnet", "baseline", "summary", "overview"}
 missing = expected - set(seen)
 assert not missing, ("rules that did not run as SLURM jobs", missing, sorted(seen))
 print("[slurm_test] SLURM jobs:", ", ".join("{} x{}".format(r, len(j)) for r, j in sorted(seen.items())))

@@ -112,12 +112,30 @@ def row_files(badnet=None):
     return files
 
 
+NC_SUMMARY = "results/{badnet}/neural_cleanse/nc.json"
+
+
+def nc_summaries(badnet=None):
+    """Neural Cleanse's nc.json of one badnet (or all) when it is configured, else []."""
+    if "neural_cleanse" not in config["defenses"]:
+        return []
+    return [NC_SUMMARY.format(badnet=name) for name in ([badnet] if badnet else list(BADNETS))]
+
+
+def nc_norms():
+    """Neural Cleanse's norms.csv of every badnet, as nc_summaries()."""
+    return [os.path.join(os.path.dirname(path), "norms.csv") for path in nc_summaries()]
+
+
 def all_targets(badnet=None):
     """Everything the default run (or one badnet's target rule) makes: the summary tables, the
-    configured defenses' figures and their workflow-wide tables."""
+    overview figure (workflow-wide only), the configured defenses' figures and their
+    workflow-wide tables."""
     names = [badnet] if badnet else list(BADNETS)
-    base = "results/{}/".format(badnet) if badnet else "results/"
-    targets = [base + "summary.csv", base + "summary.md"]
+    base = os.path.join("results", badnet) if badnet else "results"
+    targets = [os.path.join(base, f) for f in ("summary.csv", "summary_wide.csv", "summary.md")]
+    if not badnet:
+        targets.append(os.path.join("results", "overview.png"))
     for d in configured_defenses():
         targets += [plot.format(badnet=name) for plot in d.plots for name in names]
         if not badnet:

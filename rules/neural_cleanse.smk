@@ -168,7 +168,8 @@ rule nc_mad_table:
     input:
         expand("results/{badnet}/neural_cleanse/nc.json", badnet=list(BADNETS)),
     output:
-        report("results/mad.csv", caption="../report/mad.rst", category="Results"),
+        report("results/mad.csv", caption="../report/mad.rst", category="Results",
+               labels={"result": "3 Neural Cleanse MAD table"}),
     log:
         log_path("neural_cleanse_mad"),
     benchmark:

@@ -7,56 +7,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval.errors import InputError, run_cli  # noqa: E402
-from bdeval.outputs import read_json, write_csv  # noqa: E402
-
-COLUMNS = ["badnet", "n_classes", "method", "flagged", "anomaly_indices", "clear", "undecided",
-           "max_anomaly_index", "median_l1", "known_targets", "target_indices", "target_ranks",
-           "missed_targets", "verdict"]
-
-
-def joined(values):
-    """'a;b;c', or 'none' for an empty list (never an empty cell that reads as 'nothing missed')."""
-    values = [str(v) for v in values]
-    return ";".join(values) if values else "none"
-
-
-def target_cells(summary):
-    """'TARGET:INDEX' and 'TARGET:RANK/OF' (rank of its norm among the labels of the final
-    statistic; the screening rank among all labels when it was not refined)."""
-    indices, ranks = [], []
-    for t in summary["known_targets"]:
-        info = summary["targets"][str(t)]
-        if not info.get("scanned"):
-            indices.append("{}:not scanned".format(t))
-            ranks.append("{}:not scanned".format(t))
-            continue
-        indices.append("{}:{:.2f}".format(t, info["anomaly_index"]))
-        if info["rank"] is not None:
-            ranks.append("{}:{}/{}".format(t, info["rank"], info["of"]))
-        else:
-            ranks.append("{}:{}/{} (screen)".format(t, info["screen_rank"], summary["labels_scanned"]))
-    return joined(indices), joined(ranks)
-
-
-def row(summary):
-    target_indices, target_ranks = target_cells(summary)
-    method = summary["method"]
-    if summary["labels_scanned"] < summary["n_classes"]:
-        method += " (labels 0-{} only)".format(summary["labels_scanned"] - 1)
-    return {
-        "badnet": summary["badnet"], "n_classes": summary["n_classes"], "method": method,
-        "flagged": joined(summary["flagged"]),
-        "anomaly_indices": joined("{:.2f}".format(summary["anomaly_index"][str(y)]) for y in summary["flagged"]),
-        "clear": joined(summary["clear"]),
-        "undecided": joined(summary["near_threshold"]),
-        "max_anomaly_index": "{:.2f}".format(summary["max_anomaly_index"]),
-        "median_l1": "{:.1f}".format(summary["median_l1"]),
-        "known_targets": joined(summary["known_targets"]),
-        "target_indices": target_indices, "target_ranks": target_ranks,
-        "missed_targets": joined(summary["missed_targets"]),
-        "verdict": summary["verdict"],
-    }
+from bdeval.errors import run_cli  # noqa: E402
+from bdeval.mad_table import COLUMNS, read_rows  # noqa: E402
+from bdeval.outputs import write_csv  # noqa: E402
 
 
 def main(argv=None):
@@ -64,13 +17,7 @@ def main(argv=None):
     parser.add_argument("summaries", nargs="+", help="nc.json of each badnet")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    rows = []
-    for path in args.summaries:
-        try:
-            rows.append(row(read_json(path)))
-        except (OSError, ValueError, KeyError) as err:
-            raise InputError(path, "not a Neural Cleanse summary ({})".format(err)) from None
-    write_csv(args.out, COLUMNS, [[r[c] for c in COLUMNS] for r in sorted(rows, key=lambda r: r["badnet"])])
+    write_csv(args.out, COLUMNS, [[r[c] for c in COLUMNS] for r in read_rows(args.summaries)])
     return 0
 
 

@@ -129,6 +129,7 @@ def main(argv=None):
               "neurons_excited": len(order), "check_images": len(job.check.y),
               "tuning_images": len(job.tune.y),
               "check_trigger_rate": kept[-1]["trigger_rate"] if kept else None}
+    note = budget.join_notes(note, budget.small_check_note(len(job.check.y), args.drop))
     if note:
         common["note"] = note
     logging.info("%s drop %g %%: %d neurons pruned, check %.2f %%, %s", DEFENSE, args.drop,

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from bdeval import disagreement, pruning, pruning_store, tfcompat  # noqa: E402
+from bdeval import budget, disagreement, pruning, pruning_store, tfcompat  # noqa: E402
 from bdeval.badnet import load_badnet_model, load_eval_data  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.drops import drop_label, drop_pct  # noqa: E402
@@ -136,8 +136,9 @@ def prune_to_drop(args, data, head, pool3, curve, order, badnet, drop, out):
                  label, k, n_channels, 100 * fig.repaired["clean_acc_valid"],
                  100 * curve["clean_acc_valid"][0], disagreement.describe(fig))
     fields = {"channels_pruned": k, "channels_total": n_channels}
-    if note:
-        fields["note"] = note
+    caveat = budget.small_check_note(len(data.clean_validation.y), drop, what="validation images")
+    if budget.join_notes(note, caveat):
+        fields["note"] = budget.join_notes(note, caveat)
     write_json(out.record, dict(fig.repaired, drop_pct=drop, channels_pruned=k, pruned_channels=pruned,
                                 reached=note is None, goodnet=fig.goodnet,
                                 repaired_weights=out.weights, full_vs_head_mismatches=differ))

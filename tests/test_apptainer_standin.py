@@ -20,7 +20,8 @@ from conftest import REPO, run_snakemake  # noqa: E402
 STANDIN = REPO / "tests" / "apptainer_standin"
 SMALL_DEMO = REPO / "tests" / "hpc_small_demo.yaml"
 SCRIPTS_PER_RULE = {"demo_data": "make_demo_data.py", "demo_badnet": "train_demo_badnet.py",
-                    "baseline": "evaluate_baseline.py", "summary": "summarize.py"}
+                    "baseline": "evaluate_baseline.py", "summary": "summarize.py",
+                    "overview": "plot_overview.py"}
 
 
 def workdir_with(tmp_path, name, **overrides):
@@ -81,10 +82,8 @@ def test_every_job_runs_in_the_configured_image_with_nv(plain_run, tmp_path):
         assert " python {}".format(REPO / "scripts" / script) in matching[0]
         assert sys.executable not in matching[0]
 
-    assert (workdir / "results" / "summary.csv").read_text() == \
-        (plain_run / "results" / "summary.csv").read_text()
-    assert (workdir / "results" / "summary.md").read_text() == \
-        (plain_run / "results" / "summary.md").read_text()
+    for name in ("summary.csv", "summary_wide.csv", "summary.md"):
+        assert (workdir / "results" / name).read_text() == (plain_run / "results" / name).read_text(), name
 
 
 def test_a_docker_address_is_pulled_once_and_then_used(tmp_path):

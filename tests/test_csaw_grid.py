@@ -40,7 +40,7 @@ def grid(csaw, tmp_path_factory):
          "--cores", "2", "--configfile", str(workdir / "csaw_ci.yaml"), "--quiet", "rules"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    with open(str(workdir / "results" / "summary.csv")) as handle:
+    with open(str(workdir / "results" / "summary_wide.csv")) as handle:
         rows = list(csv.DictReader(handle))
     with open(str(workdir / "results" / "mad.csv")) as handle:
         mad = list(csv.DictReader(handle))
@@ -89,7 +89,7 @@ def test_every_defense_row_is_present_and_sane(grid, defense, variants):
                         if column.startswith("asr:") and r[column] and r.get("detection:" + column[4:]):
                             assert float(r[column]) + float(r["detection:" + column[4:]]) <= 1.0 + 1e-5
                 if net == "anonymous_2":
-                    assert r["asr_mean"] == "" and r["note"] == "no poisoned data"
+                    assert r["asr_mean"] == "" and r["note"].startswith("no poisoned data")
 
 
 def test_pruning_prunes_more_for_a_larger_budget(grid):

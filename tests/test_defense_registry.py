@@ -159,8 +159,9 @@ def test_the_toy_defense_is_in_the_summary(toy_workflow):
     toy = [r for r in read_summary(work) if r["defense"] == "toy"]
     assert [(r["drop_pct"], r["variant"]) for r in toy] == [("10", "goodnet")]
     assert 0 <= float(toy[0]["flagged_share"]) <= 0.1 + 1e-9  # its FRR on clean validation
-    header = (work / "results" / "summary.md").read_text().splitlines()[0]
-    assert "flagged_share (%)" in header  # a registered fraction column shows as a percentage
+    assert "\n| toy | 10 | goodnet |" in (work / "results" / "summary.md").read_text()
+    tidy = (work / "results" / "summary.csv").read_text()
+    assert ",toy,10,goodnet,flagged_share,," in tidy  # its own field, one value per line
     assert (work / "results" / "sunglasses" / "toy" / "plots" / "mark.png").is_file()
 
 

@@ -135,7 +135,7 @@ def test_pruning_lowers_the_asr_of_the_flagged_target_within_budget(small_demo, 
 def test_nothing_flagged_nothing_pruned_goodnet_is_the_badnet(small_demo, triggers, tmp_path):  # noqa: F811,E501
     record, rows, log = prune(small_demo.badnet_args("single"), [], triggers, tmp_path / "out")
     for row in rows.values():
-        assert row["note"] == "no label flagged: nothing to prune" and row["neurons_pruned"] == 0
+        assert row["note"].startswith("no label flagged: nothing to prune") and row["neurons_pruned"] == 0
     assert record["steps"] == [] and "pruned 1/" not in log
     bad = read_weight_arrays(small_demo.weights("single"))
     got = read_weight_arrays(tmp_path / "out" / "repaired_weights.h5")

@@ -136,7 +136,7 @@ def test_nothing_flagged_nothing_unlearned_goodnet_is_the_badnet(small_demo, sca
         "--poisoned", "sunglasses:0:{}".format(small_demo.poisoned("single")[0][2])]
     record, rows, log = unlearn(args, summary, scanned / "triggers.npz", tmp_path / "out")
     for row in rows.values():
-        assert row["note"] == "no label flagged: nothing to unlearn" and row["nc_flagged"] == []
+        assert row["note"].startswith("no label flagged: nothing to unlearn") and row["nc_flagged"] == []
     assert record["checkpoints"] == [] and "epoch 1/" not in log
     assert same_weights(tmp_path / "out" / "repaired_weights.h5", small_demo.weights("clean"))
     assert rows["goodnet"]["false_alarm_clean"] == 0 and rows["goodnet"]["detection"]["sunglasses"] == 0

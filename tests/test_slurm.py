@@ -74,7 +74,7 @@ def test_demo_on_a_real_single_node_slurm_equals_the_local_run():
                           universal_newlines=True, env=env, timeout=1500)
     tail = proc.stdout[-6000:]
     assert proc.returncode == 0, tail
-    assert "summary.csv and summary.md are identical to the local run's" in proc.stdout, tail
+    assert "summary.csv, summary_wide.csv and summary.md are identical to the local run's" in proc.stdout, tail
     assert "[slurm_test] OK" in proc.stdout, tail
     jobs = [line for line in proc.stdout.splitlines() if line.startswith("[slurm_test] SLURM jobs:")]
     assert jobs and all(r in jobs[0] for r in ("demo_data", "demo_badnet", "baseline", "summary"))

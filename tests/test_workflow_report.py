@@ -15,8 +15,10 @@ yaml = pytest.importorskip("yaml")
 from conftest import REPO, run_snakemake  # noqa: E402
 
 SMALL_DEMO = REPO / "tests" / "hpc_small_demo.yaml"
+FRONT_PAGE = "workflow.rst"  # the report's front page (Snakefile `report:`), not a caption
 # output file name in the report -> its caption
 EXPECTED = {
+    "overview.png": "overview.rst",
     "summary.md": "summary.rst",
     "mad.csv": "mad.rst",
     "pruning_curve.png": "pruning_curve.rst",
@@ -65,8 +67,27 @@ def test_report_holds_the_mad_table_and_the_plots_with_captions(report, output):
     assert caption_probe(EXPECTED[output]) in html, "caption {} missing".format(EXPECTED[output])
 
 
+def test_the_front_page_says_what_was_run_and_points_to_the_overview_first(report):
+    _, html = report
+    start = html.index("var workflow_desc")
+    front = html[start:html.index("</script>", start)]
+    assert "What was run" in front and "demo_single" in front and "pruning, fine_pruning, strip" in front
+    assert front.index("overview.png") < front.index("summary.md") < front.index("mad.csv")
+    assert "System Message" not in front  # every link of the rst resolved
+    # first under Results: the report orders a category's results by their labels
+    labels = re.findall(r'"labels": \{"result": "([^"]+)"\}', html)
+    assert sorted(labels)[0] == "1 overview figure" and len(labels) == 3, labels
+
+
+def test_the_report_embeds_the_overview_figure(report):
+    workdir, html = report
+    entry = html[html.index('"results/overview.png": {'):]
+    encoded = re.search(r'"data_uri": "data:image/png[^,"]*;base64,([A-Za-z0-9+/=]+)"', entry).group(1)
+    assert base64.b64decode(encoded) == (workdir / "results" / "overview.png").read_bytes()
+
+
 def test_captions_are_one_paragraph():
-    for path in sorted((REPO / "report").glob("*.rst")):
+    for path in sorted(p for p in (REPO / "report").glob("*.rst") if p.name != FRONT_PAGE):
         text = path.read_text().strip()
         assert text and "\n\n" not in text, path.name
         assert 40 <= len(text.split()) <= 160, (path.name, len(text.split()))

@@ -30,5 +30,6 @@ def real_sunglasses_config(csaw, workdir, **settings):
 
 
 def read_summary(workdir):
-    with open(str(workdir / "results" / "summary.csv")) as handle:
+    """The rows of results/summary_wide.csv (one per badnet x defense x drop% x variant)."""
+    with open(str(workdir / "results" / "summary_wide.csv")) as handle:
         return list(csv.DictReader(handle))

@@ -86,6 +86,27 @@ def should_stop(check_correct_history, patience):
     return all(c < best_before for c in history[-patience:])
 
 
+def unseen_loss_pct(n):
+    """The clean-accuracy loss (points) a repair may cause unseen by n check images: with none of
+    them lost, a true loss of 300/n points still goes unnoticed 5 % of the time (rule of three)."""
+    return 300.0 / max(int(n), 1)
+
+
+def small_check_note(n, drop_pct, slack_pct=5.0, what="check images"):
+    """A caveat for the row when n images that hold the budget cannot vouch for drop% (give more
+    clean images), or None when they can (unseen loss within drop% + slack_pct points)."""
+    unseen = unseen_loss_pct(n)
+    if unseen <= float(drop_pct) + slack_pct:
+        return None
+    return ("only {} {}: a clean-accuracy loss of up to {:.0f} points can go unseen "
+            "(budget {:g} %); give more clean images".format(n, what, unseen, drop_pct))
+
+
+def join_notes(*notes):
+    """The row's `note`: the given notes that are not empty, joined with '; ' (None if none)."""
+    return "; ".join(n for n in notes if n) or None
+
+
 def no_repair_note(best, base_correct, n, drop_pct):
     """The `note` of a repair none of whose checkpoints is within budget."""
     return ("{}: best checkpoint {}/{} check images right (epoch {}), the badnet {}/{}, budget "

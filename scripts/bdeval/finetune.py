@@ -197,6 +197,7 @@ class RepairJob(object):
                       tuning_images=len(self.tune.y), fine_tune_epochs=a.epochs,
                       epochs_run=max([c["epoch"] for c in record["checkpoints"]] or [0]),
                       best_epoch=chosen_epoch, within_budget=bool(chosen_epoch is not None))
+        note = budget.join_notes(note, budget.small_check_note(len(self.check.y), a.drop))
         if note:
             common["note"] = note
         record.update(fig.repaired, drop_pct=a.drop, goodnet=fig.goodnet,

@@ -1,4 +1,4 @@
-"""Result rows: one dict per badnet x defense x drop% x model variant, and the tables built from them.
+"""Result rows: one dict per badnet x defense x drop% x model variant, and the wide table built from them.
 
 A row holds scalar fields and nested dicts such as {"asr": {"sunglasses": 0.99}}; tables
 flatten the dicts into columns like `asr:sunglasses`, so any defense can add fields.
@@ -7,7 +7,6 @@ import math
 
 from . import defenses
 from . import outputs
-from .outputs import atomic_path
 
 NO_POISONED_DATA = "no poisoned data"
 KEY_COLUMNS = ["badnet", "defense", "drop_pct", "variant"]
@@ -25,7 +24,7 @@ def make_row(badnet, defense, drop_pct, variant, **fields):
         row["asr_mean"] = sum(asr.values()) / len(asr)
         row["asr_max"] = max(asr.values())
     elif "asr" in fields:
-        row.setdefault("note", NO_POISONED_DATA)
+        row["note"] = "; ".join(n for n in (NO_POISONED_DATA, fields.get("note")) if n)
     detection = fields.get("detection") or {}
     if detection:
         row["detection_mean"] = sum(detection.values()) / len(detection)
@@ -62,7 +61,8 @@ def table(rows):
     return lead + rest, flat
 
 
-def _fmt(value, percent):
+def fmt(value, percent):
+    """A cell: '' for None, a float with 6 significant digits (percent: x100 with 2 decimals)."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -73,20 +73,12 @@ def _fmt(value, percent):
 
 
 def is_fraction_column(column):
-    """Columns holding fractions, shown as percentages in the Markdown table."""
+    """Columns holding fractions, shown as percentages in the Markdown tables."""
     return column.split(":")[0] in FRACTION_COLUMNS + defenses.fraction_columns() \
         or column.startswith(("goodnet_", "frr", "far"))
 
 
 def write_csv(path, columns, flat):
-    outputs.write_csv(path, columns, ([_fmt(r.get(c), False) for c in columns] for r in flat))
+    """The wide table: one line per row, one column per field (fractions as fractions)."""
+    outputs.write_csv(path, columns, ([fmt(r.get(c), False) for c in columns] for r in flat))
 
-
-def write_markdown(path, columns, flat):
-    header = ["{} (%)".format(c) if is_fraction_column(c) else c for c in columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(columns)]
-    for r in flat:
-        lines.append("| " + " | ".join(_fmt(r.get(c), is_fraction_column(c)) for c in columns) + " |")
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as handle:
-            handle.write("\n".join(lines) + "\n")

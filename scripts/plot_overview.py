@@ -1,0 +1,373 @@
+#!/usr/bin/env python
+"""results/overview.png: per badnet, clean test accuracy against the largest ASR over its
+triggers for each defense over its drop% (one line per defense, the undefended badnet a star),
+and, when Neural Cleanse ran, the anomaly index of every label of its final statistic per badnet
+(flagged labels named, known targets ringed, the threshold drawn). One colour per defense,
+from its place in the defense registry."""
+
+import argparse
+import csv
+import logging
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bdeval import defenses  # noqa: E402
+from bdeval.errors import InputError, run_cli  # noqa: E402
+from bdeval.outputs import atomic_path, read_json  # noqa: E402
+
+PANEL_COLUMNS = 3
+HEADER_INCHES = 0.6  # above the panels: the title and the defenses' legend
+# Variant drawn per defense: the GoodNet (every defense has one), else the repaired net.
+VARIANTS = ("goodnet", "repaired")
+MAX_NAMED = 6  # flagged labels named per badnet in the Neural Cleanse panel
+MANY_LABELS = 100  # as nc_gather.py: above this many labels, flags under clear_threshold are weak
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--summary", required=True, help="tidy results/summary.csv of summarize.py")
+    parser.add_argument("--nc-json", nargs="*", default=[], help="nc.json of each badnet (Neural Cleanse)")
+    parser.add_argument("--nc-norms", nargs="*", default=[], help="norms.csv of each badnet, as --nc-json")
+    parser.add_argument("--out", required=True, help="PNG")
+    args = parser.parse_args(argv)
+    if len(args.nc_json) != len(args.nc_norms):
+        parser.error("--nc-json and --nc-norms need one file each per badnet")
+    return args
+
+
+def defense_colours():
+    """{defense: colour}: tab10 by the defense's place in the registry; the badnet black."""
+    palette = ["C{}".format(i) for i in range(10)]
+    colours = {name: palette[i % len(palette)] for i, name in enumerate(defenses.names())}
+    colours["none"] = "black"
+    return colours
+
+
+def read_csv_rows(path, what, columns):
+    try:
+        with open(str(path), newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as err:
+        raise InputError(path, "unreadable ({})".format(err)) from None
+    if rows and not set(columns) <= set(rows[0]):
+        raise InputError(path, "not {}: needs columns {}".format(what, ", ".join(columns)))
+    return rows
+
+
+def read_points(path):
+    """{badnet: {(defense, drop, variant): {metric: value}}} of the tidy summary (no triggers)."""
+    rows = read_csv_rows(
+        path, "a tidy summary", ["badnet", "defense", "drop_pct", "variant", "metric", "trigger", "value"]
+    )
+    points = {}
+    for r in rows:
+        points.setdefault(r["badnet"], {})
+        try:
+            value = float(r["value"])
+        except ValueError:
+            raise InputError(
+                path, "not a tidy summary: value {!r} is not a number".format(r["value"])
+            ) from None
+        if r["trigger"] or not math.isfinite(value):
+            continue
+        key = (r["defense"], float(r["drop_pct"]) if r["drop_pct"] else None, r["variant"])
+        points[r["badnet"]].setdefault(key, {})[r["metric"]] = value
+    return points
+
+
+def curves(points):
+    """{defense: [(drop, asr_max %, clean test %)]} by drop%, one variant per defense, and the
+    badnet's own (asr, clean) or None. Points without an ASR are left out."""
+    lines, own = {}, None
+    for variant in reversed(VARIANTS):  # the preferred variant last, so it wins
+        chosen = {}
+        for (defense, drop, v), metrics in points.items():
+            if v == variant and "asr_max" in metrics and "clean_acc_test" in metrics:
+                chosen.setdefault(defense, []).append(
+                    (drop, 100 * metrics["asr_max"], 100 * metrics["clean_acc_test"])
+                )
+        lines.update((d, sorted(p)) for d, p in chosen.items())
+    for (defense, _, variant), metrics in points.items():
+        if defense == "none" and "asr_max" in metrics and "clean_acc_test" in metrics:
+            own = (100 * metrics["asr_max"], 100 * metrics["clean_acc_test"])
+    return lines, own
+
+
+def defense_order(name):
+    names = defenses.names()
+    return (names.index(name) if name in names else len(names), name)
+
+
+def accuracy_panel(ax, badnet, points, colours):
+    lines, own = curves(points)
+    ax.set_title(badnet)
+    ax.set_xlabel("max ASR over triggers (%)")
+    ax.set_ylabel("clean test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.set_xlim(-4, 104)
+    if own is None and not lines:
+        ax.set_ylim(0, 102)
+        ax.text(
+            0.5,
+            0.5,
+            "no poisoned data:\nno ASR to plot",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="grey",
+        )
+        return
+    lowest = [p[2] for d in lines for p in lines[d]] + ([own[1]] if own else [])
+    ax.set_ylim(max(0.0, min(lowest) - 5), 102)
+    for defense in sorted((d for d in lines if d != "none"), key=defense_order):
+        _, asr, clean = zip(*lines[defense])
+        ax.plot(asr, clean, "o-", color=colours.get(defense, "grey"), lw=1.6, ms=5, label=defense, alpha=0.85)
+    if own:
+        ax.plot([own[0]], [own[1]], "*", color="black", ms=14, label="undefended badnet", zorder=5)
+    ax.text(
+        0.02, 0.03, "better: upper left; numbers: drop%", transform=ax.transAxes, fontsize=7, color="grey"
+    )
+
+
+def name_drops(ax, points, colours):
+    """Each point's drop% beside it (after the figure's layout: positions are in points)."""
+    lines, _ = curves(points)
+    placed = []
+    for defense in sorted((d for d in lines if d != "none"), key=defense_order):
+        for text, x, y in drop_names(ax, lines[defense]):
+            name_point(ax, text, x, y, colours.get(defense, "grey"), placed)
+
+
+def in_points(ax, x, y):
+    scale = 72.0 / ax.figure.dpi
+    return tuple(v * scale for v in ax.transData.transform((x, y)))
+
+
+def drop_names(ax, line, near=4.0):
+    """[(text, x, y)]: each point's drop%, points that lie on one another named once ('2,4')."""
+    groups = []
+    for drop, x, y in line:
+        here = in_points(ax, x, y)
+        for group in groups:
+            if abs(group[3][0] - here[0]) < near and abs(group[3][1] - here[1]) < near:
+                group[0].append(drop)
+                break
+        else:
+            groups.append(([drop], x, y, here))
+    return [(",".join("{:g}".format(d) for d in drops), x, y) for drops, x, y, _ in groups]
+
+
+def name_point(ax, text, x, y, colour, placed, height=8.0):
+    """Name a point level with it: to its right, or to its left where the right side would leave
+    the panel, moved on while it would cover an earlier name (placed: their (x, y, width) in
+    points)."""
+    px, py = in_points(ax, x, y)
+    width = 4.2 * len(text) + 2
+    dx = free_offset(placed, px, py, width, height, 4.0, 1)
+    if px + dx + width > ax.get_window_extent().x1 * 72.0 / ax.figure.dpi:
+        dx = free_offset(placed, px, py, width, height, -4.0 - width, -1)
+    placed.append((px + dx, py, width))
+    ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, 3), fontsize=7, color=colour)
+
+
+def free_offset(placed, px, py, width, height, dx, direction):
+    """The first offset from dx, going right (direction 1) or left (-1), where a name of this
+    width covers none of the placed ones."""
+    while True:
+        over = [
+            (qx, qw)
+            for qx, qy, qw in placed
+            if qx < px + dx + width and px + dx < qx + qw and abs(py - qy) < height
+        ]
+        if not over:
+            return dx
+        if direction > 0:
+            dx = max(qx + qw for qx, qw in over) - px + 1
+        else:
+            dx = min(qx for qx, _ in over) - px - width - 1
+
+
+def nc_points(summary, norms):
+    """[(label, signed index, flagged)] of the labels of the final statistic: the index, positive
+    where the label's trigger is smaller than the median (the side Neural Cleanse flags)."""
+    refined = summary["method"] != "screen"
+    out = []
+    for r in norms:
+        if refined and r["stage"] == "screen":
+            continue
+        index = float(r["anomaly_index"])
+        sign = 1.0 if float(r["l1_norm"]) < summary["median_l1"] else -1.0
+        out.append((int(r["label"]), sign * index if math.isfinite(index) else 0.0, r["flagged"] == "1"))
+    return out
+
+
+def jitter(label, width=0.28):
+    """A fixed horizontal offset per label (no random state: the same figure every run)."""
+    return width * (((label * 0.6180339887) % 1.0) * 2 - 1)
+
+
+def wrapped(name, width=14):
+    """A long badnet name over several lines, broken after underscores."""
+    lines = [""]
+    for part in name.split("_"):
+        if lines[-1] and len(lines[-1]) + len(part) + 1 > width:
+            lines[-1] += "_"
+            lines.append(part)
+        else:
+            lines[-1] += ("_" if lines[-1] else "") + part
+    return "\n".join(lines)
+
+
+def level(ax, i, y, style, label):
+    """A threshold of badnet i's scan: a short horizontal line across its column."""
+    ax.plot([i - 0.4, i + 0.4], [y, y], style, color="black", lw=1.2, label=label)
+
+
+def nc_panel(ax, scans, colour):
+    ax.set_title("Neural Cleanse: anomaly index per label")
+    ax.set_ylabel("anomaly index (> 0: trigger smaller than the median)")
+    ax.grid(alpha=0.3, axis="y")
+    named = set()
+
+    def once(name):  # each legend entry once
+        if name in named:
+            return None
+        named.add(name)
+        return name
+
+    ticks = []
+    for i, (summary, norms) in enumerate(scans):
+        pts = nc_points(summary, norms)
+        ordinary = [(i + jitter(y), v) for y, v, flag in pts if not flag]
+        flagged = sorted(((i + jitter(y), v, y) for y, v, flag in pts if flag), key=lambda p: -p[1])
+        if ordinary:
+            ax.scatter(*zip(*ordinary), s=12, color=colour, alpha=0.5, lw=0, label=once("label"))
+        if flagged:
+            ax.scatter(
+                [p[0] for p in flagged],
+                [p[1] for p in flagged],
+                s=42,
+                color=colour,
+                edgecolor="black",
+                lw=0.8,
+                zorder=4,
+                label=once("flagged label"),
+            )
+            for x, v, y in flagged[:MAX_NAMED]:
+                ax.annotate(str(y), (x, v), textcoords="offset points", xytext=(8, -3), fontsize=8)
+            if len(flagged) > MAX_NAMED:
+                ax.annotate(
+                    "+{} more".format(len(flagged) - MAX_NAMED),
+                    (i, flagged[MAX_NAMED][1]),
+                    textcoords="offset points",
+                    xytext=(10, 0),
+                    fontsize=7,
+                    color="grey",
+                )
+        for t in summary["known_targets"]:
+            info = summary["targets"].get(str(t), {})
+            if not info.get("scanned"):
+                continue
+            v = info["anomaly_index"] * (1 if info.get("below_median", True) else -1)
+            ax.scatter(
+                [i + jitter(t)],
+                [v],
+                s=130,
+                facecolor="none",
+                edgecolor="black",
+                lw=1.2,
+                zorder=5,
+                label=once("known target"),
+            )
+            if t not in summary["flagged"]:
+                word = "target {} missed{}".format(t, " (screen)" if info.get("stage") == "screen" else "")
+                ax.annotate(word, (i + jitter(t), v), textcoords="offset points", xytext=(6, -10), fontsize=7)
+        level(ax, i, summary["threshold"], "--", once("threshold"))
+        if summary["labels_scanned"] > MANY_LABELS and summary.get("clear_threshold"):
+            level(ax, i, summary["clear_threshold"], ":", once("clear (stronger flags above)"))
+        name = wrapped(summary["badnet"])
+        if summary["labels_scanned"] < summary["n_classes"]:
+            name += "\n(labels 0-{})".format(summary["labels_scanned"] - 1)
+        ticks.append(name)
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set_xticks(range(len(ticks)))
+    ax.set_xticklabels(ticks, fontsize=8)
+    ax.set_xlim(-0.6, len(ticks) - 0.4)
+    ax.legend(fontsize=7, loc="lower left")
+
+
+def read_scans(json_paths, norms_paths):
+    scans = []
+    for json_path, norms_path in zip(json_paths, norms_paths):
+        try:
+            summary = read_json(json_path)
+        except (OSError, ValueError) as err:
+            raise InputError(json_path, "not a Neural Cleanse summary ({})".format(err)) from None
+        norms = read_csv_rows(
+            norms_path,
+            "a Neural Cleanse norms table",
+            ["label", "stage", "l1_norm", "anomaly_index", "flagged"],
+        )
+        scans.append((summary, norms))
+    return sorted(scans, key=lambda s: s[0]["badnet"])
+
+
+def draw(points, scans, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = defense_colours()
+    badnets = sorted(points)
+    n_panels = len(badnets) + (1 if scans else 0)
+    n_cols = n_panels if n_panels <= PANEL_COLUMNS else (2 if n_panels == 4 else PANEL_COLUMNS)
+    n_rows = int(math.ceil(n_panels / float(n_cols)))
+    height = 4.6 * n_rows + HEADER_INCHES
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(5.4 * n_cols, height), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax, badnet in zip(flat, badnets):
+        accuracy_panel(ax, badnet, points[badnet], colours)
+    if scans:
+        nc_panel(flat[len(badnets)], scans, colours["neural_cleanse"])
+    for ax in flat[n_panels:]:
+        ax.axis("off")
+    fig.tight_layout(rect=(0, 0, 1, 1 - HEADER_INCHES / height))  # before the header: it leaves room
+    handles = {}
+    for ax in flat[: len(badnets)]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.suptitle("Clean accuracy against attack success, per defense and drop%", y=1 - 0.05 / height)
+    if handles:
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="upper center",
+            ncol=min(len(handles), 7),
+            fontsize=9,
+            frameon=False,
+            bbox_to_anchor=(0.5, 1 - 0.3 / height),
+        )
+    for ax, badnet in zip(flat, badnets):
+        name_drops(ax, points[badnet], colours)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    points = read_points(args.summary)
+    if not points:
+        raise InputError(args.summary, "no result rows to plot")
+    scans = read_scans(args.nc_json, args.nc_norms)
+    draw(points, scans, args.out)
+    logging.info("%d badnet(s)%s -> %s", len(points), " and Neural Cleanse" if scans else "", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
