@@ -47,6 +47,6 @@ for _rule in workflow.rules:
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

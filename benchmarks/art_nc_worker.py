@@ -14,6 +14,7 @@ input_multiplier (the net sees x * input_multiplier: 255 for nets trained on raw
 optionally steps (override ART's default, smoke tests only). OUT.npz: per-label results and a
 JSON `meta` string. Progress goes to stderr; ART's per-step print() is sent to /dev/null.
 """
+
 import argparse
 import contextlib
 import json
@@ -30,9 +31,20 @@ import numpy as np  # noqa: E402
 
 INPUT_SHAPE = (55, 47, 3)
 WEIGHTED_LAYERS = ["conv_1", "conv_2", "conv_3", "conv_4", "fc_1", "fc_2", "output"]
-DEFAULT_NAMES = ["steps", "init_cost", "norm", "learning_rate", "attack_success_threshold", "patience",
-                 "early_stop", "early_stop_threshold", "early_stop_patience", "cost_multiplier_up",
-                 "cost_multiplier_down", "batch_size"]
+DEFAULT_NAMES = [
+    "steps",
+    "init_cost",
+    "norm",
+    "learning_rate",
+    "attack_success_threshold",
+    "patience",
+    "early_stop",
+    "early_stop_threshold",
+    "early_stop_patience",
+    "cost_multiplier_up",
+    "cost_multiplier_down",
+    "batch_size",
+]
 
 
 def log(message):
@@ -91,8 +103,12 @@ def vm_hwm_mb():
 
 
 def predict_labels(model, x, batch=256):
-    return np.concatenate([np.argmax(np.asarray(model(x[i:i + batch], training=False)), axis=1)
-                           for i in range(0, len(x), batch)])
+    return np.concatenate(
+        [
+            np.argmax(np.asarray(model(x[i : i + batch], training=False)), axis=1)
+            for i in range(0, len(x), batch)
+        ]
+    )
 
 
 def main():
@@ -104,9 +120,11 @@ def main():
     args = parser.parse_args()
 
     import tensorflow as tf
+
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     import keras
+
     keras.utils.set_random_seed(args.seed)  # Python, NumPy (ART's mask/pattern init) and TF
     import art
     from art.estimators.classification.keras import KerasClassifier
@@ -143,13 +161,18 @@ def main():
     nc.reset()
     lr_after_stock_reset = float(np.asarray(nc.opt.learning_rate))
     if lr_after_stock_reset != float(nc.learning_rate):
+
         def reset():
             stock_reset()
             nc.opt.learning_rate.assign(nc.learning_rate)
+
         nc.reset = reset
-        patches.append("KerasNeuralCleanse.reset() sets Adam's learning rate to {} (Keras 3 keeps it in "
-                       "optimizer.variables, which reset() zeroes); restored to {} after every reset()".format(
-                           lr_after_stock_reset, nc.learning_rate))
+        patches.append(
+            "KerasNeuralCleanse.reset() sets Adam's learning rate to {} (Keras 3 keeps it in "
+            "optimizer.variables, which reset() zeroes); restored to {} after every reset()".format(
+                lr_after_stock_reset, nc.learning_rate
+            )
+        )
 
     # Count optimizer steps and record the lambda (cost) trajectory's end (instrumentation only).
     stock_train = nc.train
@@ -158,13 +181,14 @@ def main():
     def counted_train(x_batch, y_batch):
         counter["steps"] += 1
         return stock_train(x_batch, y_batch)
+
     nc.train = counted_train
 
     # Untimed warm-up of the forward/backward pass (ART's train step runs eagerly: nothing to trace);
     # it touches neither ART's mask/pattern variables nor its optimizer.
     probe = tf.Variable(np.zeros((1,) + INPUT_SHAPE, np.float32))
     with tf.GradientTape() as tape:
-        out = model(x[:nc.batch_size] + probe, training=False)
+        out = model(x[: nc.batch_size] + probe, training=False)
     tape.gradient(tf.reduce_sum(out), probe)
 
     y_val = np.eye(n_classes, dtype=np.float32)[y]
@@ -189,20 +213,38 @@ def main():
         results["asr"].append(asr)
         masks.append(mask)
         patterns.append(pattern)
-        log("label {}: {:.1f} s, {} steps, L1 {:.1f} (sum over 3 channels), attack success {:.2f}".format(
-            label, seconds, counter["steps"], results["l1_sum"][-1], asr))
+        log(
+            "label {}: {:.1f} s, {} steps, L1 {:.1f} (sum over 3 channels), attack success {:.2f}".format(
+                label, seconds, counter["steps"], results["l1_sum"][-1], asr
+            )
+        )
 
     meta = {
-        "art": art.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-        "numpy": np.__version__, "python": sys.version.split()[0],
-        "threads": [tf.config.threading.get_intra_op_parallelism_threads(),
-                    tf.config.threading.get_inter_op_parallelism_threads()],
-        "clean_accuracy": clean_acc, "defaults": defaults, "steps_override": steps_override,
-        "patches": patches, "lr_after_stock_reset": lr_after_stock_reset,
-        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "vmhwm_mb": vm_hwm_mb(),
+        "art": art.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "threads": [
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+        ],
+        "clean_accuracy": clean_acc,
+        "defaults": defaults,
+        "steps_override": steps_override,
+        "patches": patches,
+        "lr_after_stock_reset": lr_after_stock_reset,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "vmhwm_mb": vm_hwm_mb(),
     }
-    np.savez(args.out, labels=np.asarray(labels), masks=np.asarray(masks), patterns=np.asarray(patterns),
-             meta=json.dumps(meta), **dict((k, np.asarray(v)) for k, v in results.items()))
+    np.savez(
+        args.out,
+        labels=np.asarray(labels),
+        masks=np.asarray(masks),
+        patterns=np.asarray(patterns),
+        meta=json.dumps(meta),
+        **dict((k, np.asarray(v)) for k, v in results.items()),
+    )
     return 0
 
 

@@ -5,6 +5,7 @@ Baseline measured in the same run: the one-image-at-a-time `model.predict` loop 
 challenge notebooks. Ours: bdeval.inference.predict_labels (bounded batches, predict_on_batch).
 Usage: python benchmarks/bench_baseline.py [--images 6000] [--threads 2]
 """
+
 import argparse
 import os
 import resource

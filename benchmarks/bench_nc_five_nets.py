@@ -12,6 +12,7 @@ alone (what the workflow did before refinement), in the same run. Outputs go und
 .bench/nc_five_nets_<faces>/ (resumable: a rerun reuses finished jobs). About 12 min per net on
 2 CPU cores.
 """
+
 import argparse
 import csv
 import glob
@@ -52,7 +53,9 @@ def seconds(workdir, badnet, pattern):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--faces", type=int, choices=[60, 30], default=60)
     parser.add_argument("--nets", nargs="+", choices=NETS, default=NETS)
     parser.add_argument("--cores", type=int, default=2)
@@ -64,24 +67,53 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     config = config_for(args.faces, args.nets, workdir)
     snakemake = os.path.join(os.path.dirname(sys.executable), "snakemake")
-    cmd = [snakemake, "results/mad.csv", "-s", os.path.join(ROOT, "Snakefile"), "--directory", workdir,
-           "--configfile", config, "--cores", str(args.cores), "--quiet", "rules"]
+    cmd = [
+        snakemake,
+        "results/mad.csv",
+        "-s",
+        os.path.join(ROOT, "Snakefile"),
+        "--directory",
+        workdir,
+        "--configfile",
+        config,
+        "--cores",
+        str(args.cores),
+        "--quiet",
+        "rules",
+    ]
     print("running: " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     with open(os.path.join(workdir, "results", "mad.csv")) as handle:
         rows = list(csv.DictReader(handle))
-    print("\n{} clean faces; threshold 2; times on {} cores (sum of the jobs' wall times)".format(
-        args.faces, args.cores))
+    print(
+        "\n{} clean faces; threshold 2; times on {} cores (sum of the jobs' wall times)".format(
+            args.faces, args.cores
+        )
+    )
     for row in rows:
         name = row["badnet"]
         screen = seconds(workdir, name, "scan_*.tsv")
         refine = seconds(workdir, name, "refine_*.tsv") + seconds(workdir, name, "select.tsv")
-        print("\n{}: flagged {} (indices {}); undecided {}; targets {}: index {}, rank {}".format(
-            name, row["flagged"], row["anomaly_indices"], row["undecided"], row["known_targets"],
-            row["target_indices"], row["target_ranks"]))
-        print("  time: screening {:.1f} min (the baseline) + refinement {:.1f} min = {:.1f} min; "
-              "{:.2f}x the screening alone".format(screen / 60, refine / 60, (screen + refine) / 60,
-                                                   (screen + refine) / screen if screen else float("nan")))
+        print(
+            "\n{}: flagged {} (indices {}); undecided {}; targets {}: index {}, rank {}".format(
+                name,
+                row["flagged"],
+                row["anomaly_indices"],
+                row["undecided"],
+                row["known_targets"],
+                row["target_indices"],
+                row["target_ranks"],
+            )
+        )
+        print(
+            "  time: screening {:.1f} min (the baseline) + refinement {:.1f} min = {:.1f} min; "
+            "{:.2f}x the screening alone".format(
+                screen / 60,
+                refine / 60,
+                (screen + refine) / 60,
+                (screen + refine) / screen if screen else float("nan"),
+            )
+        )
         print("  verdict: " + row["verdict"])
     return 0
 

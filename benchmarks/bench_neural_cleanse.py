@@ -8,6 +8,7 @@ time (estimated from the sample, or measured with --full), and peak memory.
 Uses ../shared/csaw (sunglasses_bd_weights.h5; the first 30 faces of clean_test_subset.h5 as the
 clean images, since no clean validation subset exists).
 """
+
 import argparse
 import os
 import resource
@@ -54,23 +55,37 @@ def main():
     timed_scan(loss, x, y, [1], "default")  # warm-up: graph building / tracing
     sample = list(range(args.labels))
     t_default, res_default = timed_scan(loss, x, y, sample, "default")
-    t_orig, res_orig = timed_scan(loss, x, y, sample[:args.original_labels], "original")
+    t_orig, res_orig = timed_scan(loss, x, y, sample[: args.original_labels], "original")
     per_default = t_default / len(sample)
     per_orig = t_orig / args.original_labels
     print("stack: {}; threads {}; {} clean images".format(tfcompat.stack_description(), args.threads, len(y)))
-    print("default : {:.3f} s per label ({} labels, {:.0f} optimizer steps per label on average)".format(
-        per_default, len(sample), sum(r["steps"] for r in res_default) / float(len(sample))))
-    print("original: {:.3f} s per label ({} labels, {:.0f} optimizer steps per label on average)".format(
-        per_orig, args.original_labels, sum(r["steps"] for r in res_orig) / float(args.original_labels)))
+    print(
+        "default : {:.3f} s per label ({} labels, {:.0f} optimizer steps per label on average)".format(
+            per_default, len(sample), sum(r["steps"] for r in res_default) / float(len(sample))
+        )
+    )
+    print(
+        "original: {:.3f} s per label ({} labels, {:.0f} optimizer steps per label on average)".format(
+            per_orig, args.original_labels, sum(r["steps"] for r in res_orig) / float(args.original_labels)
+        )
+    )
     print("speed-up of default over original: {:.1f}x".format(per_orig / per_default))
-    print("label 0 (the sunglasses target) L1: default {:.1f}, original {:.1f}".format(
-        res_default[0]["l1_norm"], res_orig[0]["l1_norm"]))
-    print("full 1283-label scan, estimated: default {:.1f} min, original {:.1f} h".format(
-        per_default * N_CLASSES / 60, per_orig * N_CLASSES / 3600))
+    print(
+        "label 0 (the sunglasses target) L1: default {:.1f}, original {:.1f}".format(
+            res_default[0]["l1_norm"], res_orig[0]["l1_norm"]
+        )
+    )
+    print(
+        "full 1283-label scan, estimated: default {:.1f} min, original {:.1f} h".format(
+            per_default * N_CLASSES / 60, per_orig * N_CLASSES / 3600
+        )
+    )
     if args.full:
         chunk = nc_core.label_batch_size(nc_core.settings_for("default"), 4096, N_CLASSES)
-        t_full = sum(timed_scan(loss, x, y, list(range(a, min(a + chunk, N_CLASSES))), "default")[0]
-                     for a in range(0, N_CLASSES, chunk))
+        t_full = sum(
+            timed_scan(loss, x, y, list(range(a, min(a + chunk, N_CLASSES))), "default")[0]
+            for a in range(0, N_CLASSES, chunk)
+        )
         print("full 1283-label scan, measured: default {:.1f} min".format(t_full / 60))
     print("peak memory: {:.0f} MB".format(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0))
     return 0

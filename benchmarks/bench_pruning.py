@@ -9,6 +9,7 @@ peak memory. Images: the shared 60 clean / 60 sunglasses faces, tiled to --n-val
 
     .venv/bin/python benchmarks/bench_pruning.py [--n-valid 1200 --n-poisoned 600 --threads 2]
 """
+
 import argparse
 import os
 import resource
@@ -81,11 +82,15 @@ def main():
     valid_x, valid_y = tile(clean.x, clean.y, args.n_valid)
     bd_x, _ = tile(bd.x, bd.y, args.n_poisoned)
     model = load_model(weights, N_CLASSES)
-    order = pruning.pruning_order(pruning.mean_channel_activation(
-        activations(model, pruning.POOL_LAYER, clean.x, "x/255")))
+    order = pruning.pruning_order(
+        pruning.mean_channel_activation(activations(model, pruning.POOL_LAYER, clean.x, "x/255"))
+    )
     steps = min(args.steps, len(order))
-    print("stack: {}; {} validation + {} poisoned images, {} pruning steps, {} threads".format(
-        tfcompat.stack_description(), args.n_valid, args.n_poisoned, steps + 1, args.threads))
+    print(
+        "stack: {}; {} validation + {} poisoned images, {} pruning steps, {} threads".format(
+            tfcompat.stack_description(), args.n_valid, args.n_poisoned, steps + 1, args.threads
+        )
+    )
 
     # warm-up: build both graphs once so that neither timing pays the first-call cost
     head_curve(model, order, 0, valid_x[:8], valid_y[:8], bd_x[:8], args.batch_size, args.head_batch_size)
@@ -103,13 +108,23 @@ def main():
     print("full forward passes (baseline): {:8.2f} s".format(full_s))
     print("pool_3 once + head-only passes: {:8.2f} s".format(head_s))
     print("speed-up (full / head-only):    {:8.1f}x".format(full_s / head_s))
-    print("same curve: validation counts {}/{} steps, ASR counts {}/{} steps".format(
-        same_acc, steps + 1, same_asr, steps + 1))
-    print("validation accuracy (%): {}".format(" ".join(
-        "{:.0f}".format(100.0 * c / args.n_valid) for c in head[0][::5])) + " (every 5th step)")
+    print(
+        "same curve: validation counts {}/{} steps, ASR counts {}/{} steps".format(
+            same_acc, steps + 1, same_asr, steps + 1
+        )
+    )
+    print(
+        "validation accuracy (%): {}".format(
+            " ".join("{:.0f}".format(100.0 * c / args.n_valid) for c in head[0][::5])
+        )
+        + " (every 5th step)"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print("peak memory (ru_maxrss): {:.0f} MiB".format(peak / 1024.0 if sys.platform != "darwin"
-                                                       else peak / 2.0 ** 20))
+    print(
+        "peak memory (ru_maxrss): {:.0f} MiB".format(
+            peak / 1024.0 if sys.platform != "darwin" else peak / 2.0**20
+        )
+    )
     return 0 if same_acc == same_asr == steps + 1 else 1
 
 

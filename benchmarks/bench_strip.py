@@ -13,6 +13,7 @@ Prints forward passes per second, the ratios, the largest entropy difference, an
 
     .venv/bin/python benchmarks/bench_strip.py [--n-inputs 40 --n-blends 50 --threads 2]
 """
+
 import argparse
 import json
 import os
@@ -34,7 +35,9 @@ CSAW = os.path.join(os.path.dirname(REPO), "shared", "csaw")
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--csaw", default=CSAW, help="real CSAW material (default ../shared/csaw)")
     parser.add_argument("--n-inputs", type=int, default=60, help="inputs (half clean, half poisoned), <= 120")
     parser.add_argument("--n-blends", type=int, default=50, help="blends per input (<= 60: the clean pool)")
@@ -59,7 +62,7 @@ def loop(model, x, pool, partners, rule, call):
         forward = call
     out = np.empty(len(x))
     for i in range(len(x)):
-        blends = scale(strip.blend(x[i:i + 1], pool[partners[i]], rule), "x/255")
+        blends = scale(strip.blend(x[i : i + 1], pool[partners[i]], rule), "x/255")
         out[i] = strip.entropy(np.asarray(forward(blends))).mean()
     return out
 
@@ -77,12 +80,15 @@ def main():
     poisoned = load_dataset(os.path.join(args.csaw, "data", "sunglasses_poisoned_subset.h5"), 1283)
     model = load_model(os.path.join(args.csaw, "models", "sunglasses_bd_weights.h5"), 1283)
     half = args.n_inputs // 2
-    x = np.concatenate([clean.x[:args.n_inputs - half], poisoned.x[:half]])
+    x = np.concatenate([clean.x[: args.n_inputs - half], poisoned.x[:half]])
     pool = clean.x
     partners = strip.partner_indices(x, len(pool), args.n_blends, 1)
     passes = len(x) * args.n_blends
-    print("{} inputs x {} blends = {} forward passes, blend '{}', {} threads, {}".format(
-        len(x), args.n_blends, passes, args.blend, args.threads, tfcompat.stack_description()))
+    print(
+        "{} inputs x {} blends = {} forward passes, blend '{}', {} threads, {}".format(
+            len(x), args.n_blends, passes, args.blend, args.threads, tfcompat.stack_description()
+        )
+    )
     base_mib = peak_mib()
 
     same = tfcompat.batch_predictor(model)
@@ -92,10 +98,19 @@ def main():
     for call in ("predict", "predict_on_batch", same):
         loop(model, x[:2], pool, partners, args.blend, call)
 
-    paths = [("vectorized", lambda: strip_model.strip_entropies(
-        model, x, pool, args.n_blends, "x/255", args.blend, 0.5, 1, args.batch_size))]
-    for name, call in (("loop-predict", "predict"), ("loop-predict_on_batch", "predict_on_batch"),
-                       ("loop-same-forward", same)):
+    paths = [
+        (
+            "vectorized",
+            lambda: strip_model.strip_entropies(
+                model, x, pool, args.n_blends, "x/255", args.blend, 0.5, 1, args.batch_size
+            ),
+        )
+    ]
+    for name, call in (
+        ("loop-predict", "predict"),
+        ("loop-predict_on_batch", "predict_on_batch"),
+        ("loop-same-forward", same),
+    ):
         paths.append((name, lambda call=call: loop(model, x, pool, partners, args.blend, call)))
     results, values = {}, {}
     for _ in range(args.repeat):  # interleaved repeats, best time kept (the machine is shared)
@@ -105,17 +120,32 @@ def main():
     diff = max(float(np.abs(values["vectorized"] - v).max()) for v in values.values())
     for name, seconds in results.items():
         print("{:24s} {:7.2f} s  {:7.0f} forward passes/s".format(name, seconds, passes / seconds))
-    ratios = {name: seconds / results["vectorized"] for name, seconds in results.items()
-              if name != "vectorized"}
+    ratios = {
+        name: seconds / results["vectorized"] for name, seconds in results.items() if name != "vectorized"
+    }
     print("speed-up of vectorized: " + ", ".join("x{:.2f} vs {}".format(r, n) for n, r in ratios.items()))
     print("largest entropy difference between the paths: {:.2e} bits".format(diff))
-    print("peak memory (ru_maxrss): {:.0f} MiB after loading, {:.0f} MiB after the vectorized path, {:.0f} MiB at end;"
-          " one blend batch = {:.0f} MiB".format(base_mib, vec_mib, peak_mib(),
-                                                   args.batch_size * x[0].nbytes / 2.0 ** 20))
-    print(json.dumps({"passes": passes, "seconds": results, "ratios": ratios,
-                      "passes_per_s_vectorized": passes / results["vectorized"],
-                      "max_abs_entropy_diff": diff, "peak_rss_mib": peak_mib(), "peak_rss_mib_vectorized": vec_mib,
-                      "batch_size": args.batch_size}, sort_keys=True))
+    print(
+        "peak memory (ru_maxrss): {:.0f} MiB after loading, {:.0f} MiB after the vectorized path, {:.0f} MiB at end;"
+        " one blend batch = {:.0f} MiB".format(
+            base_mib, vec_mib, peak_mib(), args.batch_size * x[0].nbytes / 2.0**20
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "passes": passes,
+                "seconds": results,
+                "ratios": ratios,
+                "passes_per_s_vectorized": passes / results["vectorized"],
+                "max_abs_entropy_diff": diff,
+                "peak_rss_mib": peak_mib(),
+                "peak_rss_mib_vectorized": vec_mib,
+                "batch_size": args.batch_size,
+            },
+            sort_keys=True,
+        )
+    )
     return 0
 
 

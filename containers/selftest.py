@@ -5,6 +5,7 @@ network with bdeval.deepid.build_deepid and runs a forward pass on a tiny input.
 host stacks (tests/test_python_compat.py): python containers/selftest.py --code scripts
 Python 3.7 syntax.
 """
+
 import argparse
 import importlib
 import os
@@ -17,8 +18,9 @@ REQUIRED = ["numpy", "h5py", "PIL", "matplotlib", "yaml", "tensorflow"]
 def parse_args(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--code", default=os.path.join(here, "..", "scripts"),
-                   help="folder holding the bdeval package")
+    p.add_argument(
+        "--code", default=os.path.join(here, "..", "scripts"), help="folder holding the bdeval package"
+    )
     p.add_argument("--expect-python", default=None, help="e.g. 3.8: fail on another version")
     p.add_argument("--expect-tf-major", type=int, default=None, help="e.g. 1: fail on TF 2")
     return p.parse_args(argv)
@@ -37,6 +39,7 @@ def main(argv=None):
 
     sys.path.insert(0, os.path.abspath(args.code))
     import bdeval
+
     for info in pkgutil.walk_packages(bdeval.__path__, "bdeval."):  # each imports only what it needs
         importlib.import_module(info.name)
     from bdeval import INPUT_SHAPE, tfcompat
@@ -53,8 +56,9 @@ def main(argv=None):
     x = np.random.RandomState(0).uniform(0, 1, size=(3,) + INPUT_SHAPE).astype("float32")
     probs = model.predict(x, batch_size=3)
     if probs.shape != (3, 5) or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
-        raise SystemExit("DeepID forward pass gave {} with row sums {}".format(
-            probs.shape, probs.sum(axis=1)))
+        raise SystemExit(
+            "DeepID forward pass gave {} with row sums {}".format(probs.shape, probs.sum(axis=1))
+        )
     print("DeepID forward pass: output", probs.shape, "rows sum to 1")
     try:
         gpus = tf.config.experimental.list_physical_devices("GPU")

@@ -6,15 +6,12 @@ import sys
 
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 SCRIPTS = os.path.join(workflow.basedir, "scripts")
 # Natively, run scripts with Snakemake's own interpreter (no venv activation needed);
 # under --use-apptainer / --use-conda, with the `python` of the image or environment.
-PYTHON = config["python"] or (
-    "python" if workflow.deployment_settings.deployment_method else sys.executable
-)
+PYTHON = config["python"] or ("python" if workflow.deployment_settings.deployment_method else sys.executable)
 sys.path.insert(0, SCRIPTS)
 from bdeval import defenses  # noqa: E402  (the defense registry)
 
@@ -31,11 +28,16 @@ def _check_config():
             raise ValueError("config: badnet {}: poisoned trigger names must be unique".format(name))
         for p in badnet["poisoned"]:
             if p["target"] >= badnet["n_classes"]:
-                raise ValueError("config: badnet {}: target {} of '{}' is not below n_classes {}".format(
-                    name, p["target"], p["trigger"], badnet["n_classes"]))
+                raise ValueError(
+                    "config: badnet {}: target {} of '{}' is not below n_classes {}".format(
+                        name, p["target"], p["trigger"], badnet["n_classes"]
+                    )
+                )
     for name in config["defenses"]:
         if name not in defenses.names():
-            raise ValueError("config: unknown defense '{}'; known: {}".format(name, ", ".join(defenses.names())))
+            raise ValueError(
+                "config: unknown defense '{}'; known: {}".format(name, ", ".join(defenses.names()))
+            )
     if "demo" in BADNETS:
         raise ValueError("config: 'demo' is reserved for the demo benchmark's folder")
 
@@ -70,12 +72,18 @@ def badnet_args(wildcards):
     """Command-line arguments that describe a badnet to every evaluation script."""
     badnet = BADNETS[wildcards.badnet]
     args = [
-        "--badnet", badnet["name"],
-        "--weights", badnet["weights"],
-        "--n-classes", str(badnet["n_classes"]),
-        "--scaling", badnet["scaling"],
-        "--clean-validation", badnet["clean_validation"],
-        "--clean-test", badnet["clean_test"],
+        "--badnet",
+        badnet["name"],
+        "--weights",
+        badnet["weights"],
+        "--n-classes",
+        str(badnet["n_classes"]),
+        "--scaling",
+        badnet["scaling"],
+        "--clean-validation",
+        badnet["clean_validation"],
+        "--clean-test",
+        badnet["clean_test"],
     ]
     for p in badnet["poisoned"]:
         args += ["--poisoned", "{}:{}:{}".format(p["trigger"], p["target"], p["file"])]
@@ -83,7 +91,6 @@ def badnet_args(wildcards):
 
 
 from bdeval.drops import drop_label  # noqa: E402  (a drop%'s folder and wildcard name)
-
 
 # --- what the run makes: result rows, figures and tables of the configured defenses --------
 

@@ -16,21 +16,22 @@ rule nc_unlearning:
         goodnet="results/{badnet}/nc_unlearning/{drop}/goodnet.json",
         json="results/{badnet}/nc_unlearning/{drop}/nc_unlearning.json",
         rows="results/{badnet}/rows/nc_unlearning_{drop}.json",
+    log:
+        log_path("{badnet}/nc_unlearning_{drop}"),
+    benchmark:
+        bench_path("{badnet}/nc_unlearning_{drop}")
+    threads: 2
+    resources:
+        gpu=1,
     params:
         badnet=badnet_args,
         batch_size=config["batch_size"],
         seed=config["seed"],
         unlearn=NC_UNLEARN,
         repair=REPAIR,
-    threads: 2
-    resources:
-        gpu=1,
-    log:
-        log_path("{badnet}/nc_unlearning_{drop}"),
-    benchmark:
-        bench_path("{badnet}/nc_unlearning_{drop}")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_unlearn.py" " {params.badnet} --drop {wildcards.drop}"
+        f"{PYTHON} {SCRIPTS}/nc_unlearn.py"
+        " {params.badnet} --drop {wildcards.drop}"
         " --summary {input.summary} --triggers {input.triggers}"
         " --stamp-fraction {params.unlearn[stamp_fraction]} --epochs {params.unlearn[epochs]}"
         " --learning-rate {params.unlearn[learning_rate]}"
@@ -58,21 +59,22 @@ rule nc_pruning:
         goodnet="results/{badnet}/nc_pruning/{drop}/goodnet.json",
         json="results/{badnet}/nc_pruning/{drop}/nc_pruning.json",
         rows="results/{badnet}/rows/nc_pruning_{drop}.json",
+    log:
+        log_path("{badnet}/nc_pruning_{drop}"),
+    benchmark:
+        bench_path("{badnet}/nc_pruning_{drop}")
+    threads: 2
+    resources:
+        gpu=1,
     params:
         badnet=badnet_args,
         batch_size=config["batch_size"],
         seed=config["seed"],
         prune=NC_PRUNE,
         repair=REPAIR,
-    threads: 2
-    resources:
-        gpu=1,
-    log:
-        log_path("{badnet}/nc_pruning_{drop}"),
-    benchmark:
-        bench_path("{badnet}/nc_pruning_{drop}")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_prune.py" " {params.badnet} --drop {wildcards.drop}"
+        f"{PYTHON} {SCRIPTS}/nc_prune.py"
+        " {params.badnet} --drop {wildcards.drop}"
         " --summary {input.summary} --triggers {input.triggers} --step {params.prune[step]}"
         " --check-fraction {params.repair[check_fraction]}"
         " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"

@@ -18,9 +18,16 @@ rule nc_scan:
         unpack(badnet_inputs),
     output:
         "results/{badnet}/neural_cleanse/shards/{first}-{last}.npz",
+    log:
+        log_path("{badnet}/neural_cleanse/scan_{first}-{last}"),
+    benchmark:
+        bench_path("{badnet}/neural_cleanse/scan_{first}-{last}")
     wildcard_constraints:
         first=r"\d+",
         last=r"\d+",
+    threads: NC["threads"]
+    resources:
+        gpu=1,
     params:
         badnet=badnet_args,
         settings=json.dumps(NC_OVERRIDES),
@@ -28,15 +35,9 @@ rule nc_scan:
         schedule=NC["schedule"],
         memory_mb=NC["memory_mb"],
         seed=NC["seed"],
-    threads: NC["threads"]
-    resources:
-        gpu=1,
-    log:
-        log_path("{badnet}/neural_cleanse/scan_{first}-{last}"),
-    benchmark:
-        bench_path("{badnet}/neural_cleanse/scan_{first}-{last}")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_scan_shard.py" " {params.badnet} --first {wildcards.first}"
+        f"{PYTHON} {SCRIPTS}/nc_scan_shard.py"
+        " {params.badnet} --first {wildcards.first}"
         " --last {wildcards.last} --schedule {params.schedule} --settings {params.settings:q}"
         " --memory-mb {params.memory_mb} --seed {params.seed} --threads {threads}"
         " --progress-dir {params.progress} --out {output} > {log} 2>&1"
@@ -48,18 +49,19 @@ rule nc_select:
     output:
         plan="results/{badnet}/neural_cleanse/refine/plan.json",
         starts="results/{badnet}/neural_cleanse/refine/starts.npz",
+    log:
+        log_path("{badnet}/neural_cleanse/select"),
+    benchmark:
+        bench_path("{badnet}/neural_cleanse/select")
     params:
         n_labels=lambda wc: nc_scanned_labels(wc.badnet),
         candidates=NC["refine"]["candidates"],
         reference=NC["refine"]["reference"],
         threshold=NC["threshold"],
         seed=NC["seed"],
-    log:
-        log_path("{badnet}/neural_cleanse/select"),
-    benchmark:
-        bench_path("{badnet}/neural_cleanse/select")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_select.py" " {input} --n-labels {params.n_labels}"
+        f"{PYTHON} {SCRIPTS}/nc_select.py"
+        " {input} --n-labels {params.n_labels}"
         " --candidates {params.candidates} --reference {params.reference}"
         " --threshold {params.threshold} --seed {params.seed}"
         " --out-plan {output.plan} --out-starts {output.starts} > {log} 2>&1"
@@ -72,8 +74,15 @@ rule nc_refine:
         starts="results/{badnet}/neural_cleanse/refine/starts.npz",
     output:
         "results/{badnet}/neural_cleanse/refine/part_{part}.npz",
+    log:
+        log_path("{badnet}/neural_cleanse/refine_{part}"),
+    benchmark:
+        bench_path("{badnet}/neural_cleanse/refine_{part}")
     wildcard_constraints:
         part=r"\d+",
+    threads: NC["threads"]
+    resources:
+        gpu=1,
     params:
         badnet=badnet_args,
         parts=NC["refine"]["jobs"],
@@ -83,15 +92,9 @@ rule nc_refine:
         progress="results/{badnet}/neural_cleanse/refine/progress/{part}",
         memory_mb=NC["memory_mb"],
         seed=NC["seed"],
-    threads: NC["threads"]
-    resources:
-        gpu=1,
-    log:
-        log_path("{badnet}/neural_cleanse/refine_{part}"),
-    benchmark:
-        bench_path("{badnet}/neural_cleanse/refine_{part}")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_refine_shard.py" " {params.badnet} --plan {input.plan}"
+        f"{PYTHON} {SCRIPTS}/nc_refine_shard.py"
+        " {params.badnet} --plan {input.plan}"
         " --starts {input.starts} --part {wildcards.part} --parts {params.parts}"
         " --settings {params.settings:q} --memory-mb {params.memory_mb} --seed {params.seed}"
         " --threads {threads} {params.cold} --restarts {params.restarts}"
@@ -108,8 +111,16 @@ rule nc_gather:
         norms="results/{badnet}/neural_cleanse/norms.csv",
         triggers="results/{badnet}/neural_cleanse/triggers.npz",
         summary="results/{badnet}/neural_cleanse/nc.json",
-        gallery=report("results/{badnet}/neural_cleanse/gallery.png", category="Neural Cleanse",
-                       subcategory="{badnet}", caption="../report/nc_gallery.rst"),
+        gallery=report(
+            "results/{badnet}/neural_cleanse/gallery.png",
+            category="Neural Cleanse",
+            subcategory="{badnet}",
+            caption="../report/nc_gallery.rst",
+        ),
+    log:
+        log_path("{badnet}/neural_cleanse/gather"),
+    benchmark:
+        bench_path("{badnet}/neural_cleanse/gather")
     params:
         poisoned=lambda wc: " ".join(
             "--poisoned {}".format(shlex.quote("{}:{}:{}".format(p["trigger"], p["target"], p["file"])))
@@ -118,17 +129,15 @@ rule nc_gather:
         trigger_rows=nc_trigger_rows_args,
         n_labels=lambda wc: nc_scanned_labels(wc.badnet),
         n_classes=lambda wc: BADNETS[wc.badnet]["n_classes"],
-        refined=lambda wc, input: "--refined {} --plan {}".format(input.refined, input.plan)
-        if input.refined else "",
+        refined=lambda wc, input: (
+            "--refined {} --plan {}".format(input.refined, input.plan) if input.refined else ""
+        ),
         threshold=NC["threshold"],
         near=NC["near_threshold"],
         clear_at=NC["clear_threshold"],
-    log:
-        log_path("{badnet}/neural_cleanse/gather"),
-    benchmark:
-        bench_path("{badnet}/neural_cleanse/gather")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_gather.py" " {input.shards} {params.refined}"
+        f"{PYTHON} {SCRIPTS}/nc_gather.py"
+        " {input.shards} {params.refined}"
         " --badnet {wildcards.badnet} --n-classes {params.n_labels}"
         " --model-classes {params.n_classes} {params.poisoned} {params.trigger_rows}"
         " --threshold {params.threshold} --near {params.near} --clear {params.clear_at}"
@@ -144,20 +153,21 @@ rule nc_mitigate:
     output:
         spec="results/{badnet}/neural_cleanse/{drop}/goodnet.json",
         rows="results/{badnet}/rows/neural_cleanse_{drop}.json",
+    log:
+        log_path("{badnet}/neural_cleanse/mitigate_{drop}"),
+    benchmark:
+        bench_path("{badnet}/neural_cleanse/mitigate_{drop}")
+    threads: 2
+    resources:
+        gpu=1,
     params:
         badnet=badnet_args,
         batch_size=config["batch_size"],
         filter_neurons=NC["filter_neurons"],
         seed=NC["seed"],
-    threads: 2
-    resources:
-        gpu=1,
-    log:
-        log_path("{badnet}/neural_cleanse/mitigate_{drop}"),
-    benchmark:
-        bench_path("{badnet}/neural_cleanse/mitigate_{drop}")
     shell:
-        f"{PYTHON} {SCRIPTS}/nc_mitigate.py" " {params.badnet} --drop {wildcards.drop}"
+        f"{PYTHON} {SCRIPTS}/nc_mitigate.py"
+        " {params.badnet} --drop {wildcards.drop}"
         " --summary {input.summary} --triggers {input.triggers}"
         " --filter-neurons {params.filter_neurons} --batch-size {params.batch_size}"
         " --threads {threads} --seed {params.seed} --out-spec {output.spec}"
@@ -168,12 +178,15 @@ rule nc_mad_table:
     input:
         expand("results/{badnet}/neural_cleanse/nc.json", badnet=list(BADNETS)),
     output:
-        report("results/mad.csv", caption="../report/mad.rst", category="Results",
-               labels={"result": "3 Neural Cleanse MAD table"}),
+        report(
+            "results/mad.csv",
+            caption="../report/mad.rst",
+            category="Results",
+            labels={"result": "3 Neural Cleanse MAD table"},
+        ),
     log:
         log_path("neural_cleanse_mad"),
     benchmark:
         bench_path("neural_cleanse_mad")
     shell:
         f"{PYTHON} {SCRIPTS}/nc_mad_table.py" " {input} --out {output} > {log} 2>&1"
-

@@ -14,8 +14,11 @@ def nc_shards(badnet):
 
 
 def nc_screen_shards(wildcards):
-    return expand("results/{badnet}/neural_cleanse/shards/{shard}.npz", badnet=wildcards.badnet,
-                  shard=nc_shards(wildcards.badnet))
+    return expand(
+        "results/{badnet}/neural_cleanse/shards/{shard}.npz",
+        badnet=wildcards.badnet,
+        shard=nc_shards(wildcards.badnet),
+    )
 
 
 def nc_refine_parts(wildcards):
@@ -23,8 +26,11 @@ def nc_refine_parts(wildcards):
     refine = config["neural_cleanse"]["refine"]
     if not refine["enabled"]:
         return []
-    return expand("results/{badnet}/neural_cleanse/refine/part_{part}.npz", badnet=wildcards.badnet,
-                  part=range(refine["jobs"]))
+    return expand(
+        "results/{badnet}/neural_cleanse/refine/part_{part}.npz",
+        badnet=wildcards.badnet,
+        part=range(refine["jobs"]),
+    )
 
 
 def nc_refine_plan(wildcards):
@@ -35,5 +41,8 @@ def nc_refine_plan(wildcards):
 
 def nc_trigger_rows_args(wildcards):
     """--trigger-rows of the poisoned sets whose trigger region (image rows) is known."""
-    return " ".join("--trigger-rows {}".format(shlex.quote("{}:{}:{}".format(p["trigger"], *p["rows"])))
-                    for p in BADNETS[wildcards.badnet]["poisoned"] if p.get("rows"))
+    return " ".join(
+        "--trigger-rows {}".format(shlex.quote("{}:{}:{}".format(p["trigger"], *p["rows"])))
+        for p in BADNETS[wildcards.badnet]["poisoned"]
+        if p.get("rows")
+    )

@@ -18,21 +18,22 @@ rule pruning:
         curve_json="results/{badnet}/pruning/curve.json",
         maps="results/{badnet}/pruning/activation_maps.npz",
         summary="results/{badnet}/pruning/pruning.json",
+    log:
+        log_path("{badnet}/pruning"),
+    benchmark:
+        bench_path("{badnet}/pruning")
+    threads: 2
+    resources:
+        gpu=1,
     params:
         badnet=badnet_args,
         drops=" ".join(drop_label(d) for d in config["drops"]),
         batch_size=config["batch_size"],
         head_batch_size=PRUNING["head_batch_size"],
         seed=config["seed"],
-    threads: 2
-    resources:
-        gpu=1,
-    log:
-        log_path("{badnet}/pruning"),
-    benchmark:
-        bench_path("{badnet}/pruning")
     shell:
-        f"{PYTHON} {SCRIPTS}/prune_badnet.py" " {params.badnet} --drops {params.drops}"
+        f"{PYTHON} {SCRIPTS}/prune_badnet.py"
+        " {params.badnet} --drops {params.drops}"
         " --batch-size {params.batch_size} --head-batch-size {params.head_batch_size}"
         " --threads {threads} --seed {params.seed}"
         " --out-weights {output.weights} --out-goodnet {output.goodnet}"
@@ -47,19 +48,28 @@ rule pruning_plots:
         maps="results/{badnet}/pruning/activation_maps.npz",
         summary="results/{badnet}/pruning/pruning.json",
     output:
-        curve=report("results/{badnet}/pruning/plots/pruning_curve.png", category="Pruning",
-                     subcategory="{badnet}", caption="../report/pruning_curve.rst"),
-        maps=report("results/{badnet}/pruning/plots/activation_maps.png", category="Pruning",
-                    subcategory="{badnet}", caption="../report/activation_maps.rst"),
-    params:
-        badnet="{badnet}",
-    threads: 1
+        curve=report(
+            "results/{badnet}/pruning/plots/pruning_curve.png",
+            category="Pruning",
+            subcategory="{badnet}",
+            caption="../report/pruning_curve.rst",
+        ),
+        maps=report(
+            "results/{badnet}/pruning/plots/activation_maps.png",
+            category="Pruning",
+            subcategory="{badnet}",
+            caption="../report/activation_maps.rst",
+        ),
     log:
         log_path("{badnet}/pruning_plots"),
     benchmark:
         bench_path("{badnet}/pruning_plots")
+    threads: 1
+    params:
+        badnet="{badnet}",
     shell:
-        f"{PYTHON} {SCRIPTS}/plot_pruning.py" " --badnet {params.badnet} --curve {input.curve}"
+        f"{PYTHON} {SCRIPTS}/plot_pruning.py"
+        " --badnet {params.badnet} --curve {input.curve}"
         " --maps {input.maps} --summary {input.summary}"
         " --out-curve {output.curve} --out-maps {output.maps} > {log} 2>&1"
 
@@ -73,21 +83,22 @@ rule fine_pruning:
         goodnet="results/{badnet}/fine_pruning/{drop}/goodnet.json",
         json="results/{badnet}/fine_pruning/{drop}/fine_pruning.json",
         rows="results/{badnet}/rows/fine_pruning_{drop}.json",
+    log:
+        log_path("{badnet}/fine_pruning_{drop}"),
+    benchmark:
+        bench_path("{badnet}/fine_pruning_{drop}")
+    threads: 2
+    resources:
+        gpu=1,
     params:
         badnet=badnet_args,
         batch_size=config["batch_size"],
         seed=config["seed"],
         fine=PRUNING,
         repair=config["repair"],
-    threads: 2
-    resources:
-        gpu=1,
-    log:
-        log_path("{badnet}/fine_pruning_{drop}"),
-    benchmark:
-        bench_path("{badnet}/fine_pruning_{drop}")
     shell:
-        f"{PYTHON} {SCRIPTS}/fine_prune.py" " {params.badnet} --pruned-weights {input.pruned}"
+        f"{PYTHON} {SCRIPTS}/fine_prune.py"
+        " {params.badnet} --pruned-weights {input.pruned}"
         " --drop {wildcards.drop} --epochs {params.fine[fine_tune_epochs]}"
         " --learning-rate {params.fine[fine_tune_learning_rate]}"
         " --fine-tune-batch-size {params.fine[fine_tune_batch_size]}"

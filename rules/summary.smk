@@ -10,14 +10,19 @@ rule summary:
     output:
         csv="results/summary.csv",
         wide="results/summary_wide.csv",
-        md=report("results/summary.md", caption="../report/summary.rst", category="Results",
-                  labels={"result": "2 summary table"}),
+        md=report(
+            "results/summary.md",
+            caption="../report/summary.rst",
+            category="Results",
+            labels={"result": "2 summary table"},
+        ),
     log:
         log_path("summary"),
     benchmark:
         bench_path("summary")
     shell:
-        f"{PYTHON} {SCRIPTS}/summarize.py" " {input.rows} --nc-json {input.nc} --out-csv {output.csv}"
+        f"{PYTHON} {SCRIPTS}/summarize.py"
+        " {input.rows} --nc-json {input.nc} --out-csv {output.csv}"
         " --out-wide-csv {output.wide} --out-md {output.md} > {log} 2>&1"
 
 
@@ -34,7 +39,8 @@ rule badnet_summary:
     benchmark:
         bench_path("{badnet}/summary")
     shell:
-        f"{PYTHON} {SCRIPTS}/summarize.py" " {input.rows} --nc-json {input.nc} --out-csv {output.csv}"
+        f"{PYTHON} {SCRIPTS}/summarize.py"
+        " {input.rows} --nc-json {input.nc} --out-csv {output.csv}"
         " --out-wide-csv {output.wide} --out-md {output.md} > {log} 2>&1"
 
 
@@ -44,14 +50,19 @@ rule overview:
         nc=lambda wc: nc_summaries(),
         norms=lambda wc: nc_norms(),
     output:
-        report("results/overview.png", caption="../report/overview.rst", category="Results",
-               labels={"result": "1 overview figure"}),
+        report(
+            "results/overview.png",
+            caption="../report/overview.rst",
+            category="Results",
+            labels={"result": "1 overview figure"},
+        ),
     log:
         log_path("overview"),
     benchmark:
         bench_path("overview")
     shell:
-        f"{PYTHON} {SCRIPTS}/plot_overview.py" " --summary {input.summary} --nc-json {input.nc}"
+        f"{PYTHON} {SCRIPTS}/plot_overview.py"
+        " --summary {input.summary} --nc-json {input.nc}"
         " --nc-norms {input.norms} --out {output} > {log} 2>&1"
 
 
@@ -59,7 +70,9 @@ rule overview:
 # and its scans (results/BADNET/...), and nothing of the other badnets.
 for _name in BADNETS:
     if _name in [r.name for r in workflow.rules]:
-        raise ValueError("config: badnet name '{}' is also the name of a rule; rename the badnet".format(_name))
+        raise ValueError(
+            "config: badnet name '{}' is also the name of a rule; rename the badnet".format(_name)
+        )
 
     rule:
         name:

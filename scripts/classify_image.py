@@ -7,6 +7,7 @@ from results/BADNET/DEFENSE/DROP/goodnet.json; without, from the badnet itself (
 config describes it). A file that is not a readable image of the right size gets one
 `error: PATH: PROBLEM` line on stderr, the others are still answered, and the exit status is 1.
 """
+
 import argparse
 import logging
 import os
@@ -28,18 +29,28 @@ NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
-                        help="PNG/JPEG files, or folders (their *.png, *.jpg, *.jpeg files)")
+    parser.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE_OR_FOLDER",
+        help="PNG/JPEG files, or folders (their *.png, *.jpg, *.jpeg files)",
+    )
     parser.add_argument("--badnet", required=True, help="badnet name, as in the config")
-    parser.add_argument("--defense", default=None,
-                        help="answer with this defense's GoodNet: " + ", ".join(DEFENSES))
-    parser.add_argument("--drop", type=drop_pct, default=None,
-                        help="the GoodNet's drop%% (e.g. 2, 10, 2.5)")
-    parser.add_argument("--config", default="config.yaml",
-                        help="workflow config; describes the badnet when no --defense is given")
-    parser.add_argument("--results", default="results",
-                        help="the workflow's results folder; relative paths in the GoodNet "
-                             "specs and the config are taken from its parent folder")
+    parser.add_argument(
+        "--defense", default=None, help="answer with this defense's GoodNet: " + ", ".join(DEFENSES)
+    )
+    parser.add_argument("--drop", type=drop_pct, default=None, help="the GoodNet's drop%% (e.g. 2, 10, 2.5)")
+    parser.add_argument(
+        "--config",
+        default="config.yaml",
+        help="workflow config; describes the badnet when no --defense is given",
+    )
+    parser.add_argument(
+        "--results",
+        default="results",
+        help="the workflow's results folder; relative paths in the GoodNet "
+        "specs and the config are taken from its parent folder",
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args(argv)
     if (args.defense is None) != (args.drop is None):
@@ -63,12 +74,18 @@ def badnet_spec(config_path, name):
         if isinstance(entry, dict) and entry.get("name") == name:
             if "weights" not in entry or "scaling" not in entry:
                 raise InputError(config_path, "badnet '{}' has no weights or scaling".format(name))
-            return {"kind": "badnet", "badnet": name, "weights": entry["weights"],
-                    "scaling": entry["scaling"],
-                    "n_classes": int(entry.get("n_classes", NUM_CLASSES_CHALLENGE))}
+            return {
+                "kind": "badnet",
+                "badnet": name,
+                "weights": entry["weights"],
+                "scaling": entry["scaling"],
+                "n_classes": int(entry.get("n_classes", NUM_CLASSES_CHALLENGE)),
+            }
     known = [e.get("name") for e in badnets if isinstance(e, dict)]
-    raise InputError(config_path, "no badnet named '{}' (known: {})".format(
-        name, ", ".join(str(k) for k in known) or "none"))
+    raise InputError(
+        config_path,
+        "no badnet named '{}' (known: {})".format(name, ", ".join(str(k) for k in known) or "none"),
+    )
 
 
 def read_images(paths):
@@ -78,8 +95,9 @@ def read_images(paths):
         if os.path.isdir(path):
             found = list_images([path])
             if not found:
-                sys.stderr.write("error: {}: folder holds no {} files\n".format(
-                    path, "/".join(IMAGE_SUFFIXES)))
+                sys.stderr.write(
+                    "error: {}: folder holds no {} files\n".format(path, "/".join(IMAGE_SUFFIXES))
+                )
                 errors += 1
             for item in found:
                 errors += _read_one(item, good)
@@ -102,12 +120,12 @@ def main(argv=None):
     if not NAME.match(args.badnet):
         raise InputError(args.badnet, "--badnet takes a name of letters, digits, '_' and '-'")
     if args.defense is not None and args.defense not in DEFENSES:
-        raise InputError("--defense", "no defense named '{}' (known: {})".format(
-            args.defense, ", ".join(DEFENSES)))
+        raise InputError(
+            "--defense", "no defense named '{}' (known: {})".format(args.defense, ", ".join(DEFENSES))
+        )
     results = os.path.abspath(args.results)
     if args.defense:
-        spec_path = os.path.join(results, args.badnet, args.defense, drop_label(args.drop),
-                                 "goodnet.json")
+        spec_path = os.path.join(results, args.badnet, args.defense, drop_label(args.drop), "goodnet.json")
         spec = load_spec(spec_path)
     else:
         spec = badnet_spec(args.config, args.badnet)
@@ -123,9 +141,16 @@ def main(argv=None):
         for (path, _), label in zip(images, labels):
             sys.stdout.write("{}\t{}\n".format(path, int(label)))
         sys.stdout.flush()
-    logging.info("%d images answered, %d errors (%s)", len(images), errors,
-                 "badnet {}".format(args.badnet) if not args.defense else
-                 "{} {} drop {} %".format(args.badnet, args.defense, drop_label(args.drop)))
+    logging.info(
+        "%d images answered, %d errors (%s)",
+        len(images),
+        errors,
+        (
+            "badnet {}".format(args.badnet)
+            if not args.defense
+            else "{} {} drop {} %".format(args.badnet, args.defense, drop_label(args.drop))
+        ),
+    )
     return 1 if errors else 0
 
 

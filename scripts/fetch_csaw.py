@@ -8,6 +8,7 @@ Without --local-dir the weights come from the challenge's GitHub repository at i
 commit and the images from its Google Drive folders (gdown). With --local-dir, the files are
 copied from a folder with the challenge's layout. Nothing is left behind unless verified.
 """
+
 import argparse
 import logging
 import os
@@ -37,19 +38,26 @@ def fetch_weights(name, out, local_dir, commit):
         if local_dir:
             source = os.path.join(local_dir, rel)
             if not os.path.isfile(source):
-                raise InputError(source, "no such file; put the challenge's {} there (from {})".format(rel, url))
+                raise InputError(
+                    source, "no such file; put the challenge's {} there (from {})".format(rel, url)
+                )
             shutil.copyfile(source, tmp)
         else:
             logging.info("downloading %s", url)
             try:
                 download(url, tmp)
             except Exception as err:  # network errors come in many types
-                raise InputError(out, "download of {} failed ({}); place that file here by hand "
-                                      "(sha256 {}) or set csaw.local_dir".format(url, err, expected)) from None
+                raise InputError(
+                    out,
+                    "download of {} failed ({}); place that file here by hand "
+                    "(sha256 {}) or set csaw.local_dir".format(url, err, expected),
+                ) from None
         got = file_digest(tmp)
         if got != expected:
-            raise InputError(out, "sha256 {} does not match the challenge's {} (wrong or corrupt file)".format(
-                got, expected))
+            raise InputError(
+                out,
+                "sha256 {} does not match the challenge's {} (wrong or corrupt file)".format(got, expected),
+            )
     logging.info("%s: sha256 verified", out)
 
 
@@ -81,18 +89,25 @@ def fetch_data(which, dest, local_dir):
                 logging.info("downloading Google Drive folder %s", folder)
                 gdown.download_folder(id=folder, output=staging, quiet=False)
             except Exception as err:
-                raise InputError(dest, "download of Google Drive folder {} failed ({}); download it by "
-                                       "hand and set csaw.local_dir to a folder holding {}".format(
-                                           folder, err, ", ".join(sorted(s for s, _ in expected.values())))) from None
+                raise InputError(
+                    dest,
+                    "download of Google Drive folder {} failed ({}); download it by "
+                    "hand and set csaw.local_dir to a folder holding {}".format(
+                        folder, err, ", ".join(sorted(s for s, _ in expected.values()))
+                    ),
+                ) from None
         verified = {}
         for rel, (source, n_images) in sorted(expected.items()):
             found = os.path.join(local_dir, source) if local_dir else _find(root, source)
             if not found or not os.path.isfile(found):
-                raise InputError(os.path.join(root, source), "missing; expected the challenge's {}".format(source))
+                raise InputError(
+                    os.path.join(root, source), "missing; expected the challenge's {}".format(source)
+                )
             data = load_dataset(found, 1283)
             if n_images is not None and len(data.y) != n_images:
-                raise InputError(found, "holds {} images, the challenge's {} has {}".format(
-                    len(data.y), source, n_images))
+                raise InputError(
+                    found, "holds {} images, the challenge's {} has {}".format(len(data.y), source, n_images)
+                )
             logging.info("%s: %d images, shape verified", source, len(data.y))
             verified[rel] = found
         for rel, found in sorted(verified.items()):  # copy only once every file is verified

@@ -2,6 +2,7 @@
 """Defense `fine_pruning`: fine-tune a pruned net on part of the clean validation data, pruned
 channels kept at zero, within the drop% budget on the held-out check part; save the net handed
 back, its GoodNet spec (B vs B') and its result rows (bdeval.finetune)."""
+
 import argparse
 import logging
 import os
@@ -22,8 +23,11 @@ DEFENSE = "fine_pruning"
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_badnet_args(parser)
-    parser.add_argument("--pruned-weights", required=True,
-                        help="the pruned net (results/BADNET/pruning/DROP/repaired_weights.h5)")
+    parser.add_argument(
+        "--pruned-weights",
+        required=True,
+        help="the pruned net (results/BADNET/pruning/DROP/repaired_weights.h5)",
+    )
     finetune.add_args(parser, epochs=10, learning_rate=1e-3, batch_size=64)
     return parser.parse_args(argv)
 
@@ -35,10 +39,19 @@ def main(argv=None):
     model = load_model(args.pruned_weights, args.n_classes)
     n_channels = model.get_layer(pruning.LAYER).get_weights()[1].shape[0]
     if len(pruned) == n_channels:
-        logging.warning("%s: every %s channel is pruned; only the output bias can still learn",
-                        args.pruned_weights, pruning.LAYER)
-    logging.info("%s: %d of %d %s channels pruned: %s", args.pruned_weights, len(pruned), n_channels,
-                 pruning.LAYER, pruned)
+        logging.warning(
+            "%s: every %s channel is pruned; only the output bias can still learn",
+            args.pruned_weights,
+            pruning.LAYER,
+        )
+    logging.info(
+        "%s: %d of %d %s channels pruned: %s",
+        args.pruned_weights,
+        len(pruned),
+        n_channels,
+        pruning.LAYER,
+        pruned,
+    )
     result = job.train(model, callbacks=[pruning.KeepPruned(pruned)])
     for weights in result.weights:
         kernel, bias = _conv3(model, weights)
@@ -46,15 +59,22 @@ def main(argv=None):
             raise RuntimeError("pruned channels are no longer zero after fine-tuning")
     # channels_pruned: what fine-pruning pruned; with no checkpoint within budget the net handed
     # back is the badnet itself and the note says so
-    job.finish(model, result, channels_pruned=len(pruned), channels_total=n_channels,
-               record_fields={"pruned_channels": pruned, "pruned_weights": args.pruned_weights})
+    job.finish(
+        model,
+        result,
+        channels_pruned=len(pruned),
+        channels_total=n_channels,
+        record_fields={"pruned_channels": pruned, "pruned_weights": args.pruned_weights},
+    )
     return 0
 
 
 def _conv3(model, weights):
     """(kernel, bias) of conv_3 in a model.get_weights() list."""
-    start = sum(len(layer.get_weights()) for layer in model.layers[:model.layers.index(
-        model.get_layer(pruning.LAYER))])
+    start = sum(
+        len(layer.get_weights())
+        for layer in model.layers[: model.layers.index(model.get_layer(pruning.LAYER))]
+    )
     return weights[start], weights[start + 1]
 
 

@@ -5,6 +5,7 @@ Writes clean_train.h5, clean_validation.h5, clean_test.h5 and, for every --poiso
 TRIGGER:TARGET, TRIGGER_to_TARGET_test.h5 (clean test faces not of TARGET, trigger pasted
 on, labelled TARGET) into --out-dir.
 """
+
 import argparse
 import logging
 import os
@@ -27,16 +28,18 @@ def parse_args(argv):
     p.add_argument("--train-per-class", type=int, required=True)
     p.add_argument("--valid-per-class", type=int, required=True)
     p.add_argument("--test-per-class", type=int, required=True)
-    p.add_argument("--poison", type=poison_spec, action="append", default=[],
-                   metavar="TRIGGER:TARGET")
+    p.add_argument("--poison", type=poison_spec, action="append", default=[], metavar="TRIGGER:TARGET")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    splits = [("clean_train", args.train_per_class), ("clean_validation", args.valid_per_class),
-              ("clean_test", args.test_per_class)]
+    splits = [
+        ("clean_train", args.train_per_class),
+        ("clean_validation", args.valid_per_class),
+        ("clean_test", args.test_per_class),
+    ]
     test = None
     for index, (name, per_class) in enumerate(splits):
         x, y = demo_faces.make_split(args.n_classes, per_class, args.seed, index)
@@ -45,7 +48,9 @@ def main(argv=None):
         test = (x, y)
     for trigger, target in args.poison:
         if not 0 <= target < args.n_classes:
-            raise SystemExit("--poison {}:{}: target outside [0, {}]".format(trigger, target, args.n_classes - 1))
+            raise SystemExit(
+                "--poison {}:{}: target outside [0, {}]".format(trigger, target, args.n_classes - 1)
+            )
         keep = test[1] != target
         x = triggers.stamp(test[0][keep], trigger)
         path = os.path.join(args.out_dir, "{}_to_{}_test.h5".format(trigger, target))

@@ -6,6 +6,7 @@ gallery of the flagged triggers next to ordinary ones.
 
 Verdict: with refinement, the median and MAD of the refined reference sample decide (the
 screening norms only choose what to refine); without, the paper's MAD over the screening norms."""
+
 import argparse
 import logging
 import os
@@ -26,8 +27,20 @@ from nc_select import read_screen  # noqa: E402
 
 N_ORDINARY_SHOWN = 3
 MANY_LABELS = 100  # above this many scanned labels, flags below --clear are called weak
-NORMS_COLUMNS = ["label", "stage", "l1_norm", "anomaly_index", "flagged", "log_index", "screen_l1",
-                 "screen_index", "steps", "attack_success", "test_attack_success", "restart_l1"]
+NORMS_COLUMNS = [
+    "label",
+    "stage",
+    "l1_norm",
+    "anomaly_index",
+    "flagged",
+    "log_index",
+    "screen_l1",
+    "screen_index",
+    "steps",
+    "attack_success",
+    "test_attack_success",
+    "restart_l1",
+]
 
 
 def trigger_rows(text):
@@ -46,16 +59,33 @@ def parse_args(argv):
     parser.add_argument("--badnet", required=True)
     parser.add_argument("--n-classes", type=int, required=True, help="labels the scan covers (0..N-1)")
     parser.add_argument("--model-classes", type=int, help="the badnet's classes, if more were not scanned")
-    parser.add_argument("--poisoned", type=poisoned_set, action="append", default=[],
-                        metavar="TRIGGER:TARGET:FILE", help="known triggers (reported, not used)")
-    parser.add_argument("--trigger-rows", type=trigger_rows, action="append", default=[],
-                        metavar="TRIGGER:FIRST:LAST", help="image rows a known trigger covers")
+    parser.add_argument(
+        "--poisoned",
+        type=poisoned_set,
+        action="append",
+        default=[],
+        metavar="TRIGGER:TARGET:FILE",
+        help="known triggers (reported, not used)",
+    )
+    parser.add_argument(
+        "--trigger-rows",
+        type=trigger_rows,
+        action="append",
+        default=[],
+        metavar="TRIGGER:FIRST:LAST",
+        help="image rows a known trigger covers",
+    )
     parser.add_argument("--threshold", type=float, default=mad.DEFAULT_THRESHOLD)
-    parser.add_argument("--near", type=float, default=1.5,
-                        help="indices from here to the threshold are reported as undecided")
-    parser.add_argument("--clear", type=float, default=3.0,
-                        help="on scans of over {} labels, flagged labels above this index are called "
-                             "clear, the others weak".format(MANY_LABELS))
+    parser.add_argument(
+        "--near", type=float, default=1.5, help="indices from here to the threshold are reported as undecided"
+    )
+    parser.add_argument(
+        "--clear",
+        type=float,
+        default=3.0,
+        help="on scans of over {} labels, flagged labels above this index are called "
+        "clear, the others weak".format(MANY_LABELS),
+    )
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-npz", required=True)
     parser.add_argument("--out-json", required=True)
@@ -100,8 +130,9 @@ def final_table(screen, refined, plan, screen_index, screen_summary, threshold):
     for r in screen:
         y = r["label"]
         if y in refined:
-            stage = "refined" if plan["all_labels"] else (
-                "candidate" if y in plan["candidates"] else "reference")
+            stage = (
+                "refined" if plan["all_labels"] else ("candidate" if y in plan["candidates"] else "reference")
+            )
             rows.append((stage, refined[y], test["index"][y]))
         else:
             rows.append(("screen", r, float(screen_index[y])))
@@ -109,27 +140,45 @@ def final_table(screen, refined, plan, screen_index, screen_summary, threshold):
 
 
 def write_norms(path, screen, rows, screen_index, flagged, logs):
-    write_csv(path, NORMS_COLUMNS, [
-        [r["label"], stage, "{:.4f}".format(r["l1_norm"]), "{:.4f}".format(index), int(r["label"] in flagged),
-         "{:.4f}".format(logs[r["label"]]) if r["label"] in logs else "", "{:.4f}".format(s["l1_norm"]),
-         "{:.4f}".format(screen_index[s["label"]]), r["steps"], "{:.4f}".format(r["attack_success"]),
-         "{:.4f}".format(r["test_attack_success"]) if "test_attack_success" in r else "",
-         ";".join("{:.4f}".format(v) for v in r.get("restart_l1", []))]
-        for s, (stage, r, index) in zip(screen, rows)])
+    write_csv(
+        path,
+        NORMS_COLUMNS,
+        [
+            [
+                r["label"],
+                stage,
+                "{:.4f}".format(r["l1_norm"]),
+                "{:.4f}".format(index),
+                int(r["label"] in flagged),
+                "{:.4f}".format(logs[r["label"]]) if r["label"] in logs else "",
+                "{:.4f}".format(s["l1_norm"]),
+                "{:.4f}".format(screen_index[s["label"]]),
+                r["steps"],
+                "{:.4f}".format(r["attack_success"]),
+                "{:.4f}".format(r["test_attack_success"]) if "test_attack_success" in r else "",
+                ";".join("{:.4f}".format(v) for v in r.get("restart_l1", [])),
+            ]
+            for s, (stage, r, index) in zip(screen, rows)
+        ],
+    )
 
 
 def gallery_entries(rows, test, details, clear):
     chosen = list(test["flagged"])
-    ordinary = [i for i, (stage, _, _) in enumerate(rows) if stage in ("reference", "refined", "screen")
-                and i not in chosen]
+    ordinary = [
+        i
+        for i, (stage, _, _) in enumerate(rows)
+        if stage in ("reference", "refined", "screen") and i not in chosen
+    ]
     norms = np.array([rows[i][1]["l1_norm"] for i in ordinary])
-    chosen += [ordinary[i] for i in np.argsort(np.abs(norms - test["median_l1"]), kind="stable")[:N_ORDINARY_SHOWN]]
+    chosen += [
+        ordinary[i] for i in np.argsort(np.abs(norms - test["median_l1"]), kind="stable")[:N_ORDINARY_SHOWN]
+    ]
     entries = []
     for label in chosen:
         _, r, index = rows[label]
         kind = ("FLAGGED" if label in clear else "weak flag") if label in test["flagged"] else "ordinary"
-        lines = ["{} {}".format(kind, label),
-                 "L1 {:.0f} AI {:.1f}".format(r["l1_norm"], index)]
+        lines = ["{} {}".format(kind, label), "L1 {:.0f} AI {:.1f}".format(r["l1_norm"], index)]
         extra = details.get(label, {})
         if extra.get("test_attack_success") is not None:
             lines.append("test ASR {:.0%}".format(extra["test_attack_success"]))
@@ -146,19 +195,30 @@ def flagged_details(rows, test, args):
     details = {}
     for label in test["flagged"]:
         _, r, index = rows[label]
-        overlap = {name: nc_refine.mask_overlap(r["mask"], rows_of[name])
-                   for name, target, _ in args.poisoned if target == label and name in rows_of}
+        overlap = {
+            name: nc_refine.mask_overlap(r["mask"], rows_of[name])
+            for name, target, _ in args.poisoned
+            if target == label and name in rows_of
+        }
         asr = r.get("test_attack_success")
-        details[label] = {"l1_norm": r["l1_norm"], "anomaly_index": index, "overlap": overlap,
-                          "test_attack_success": None if asr is None or np.isnan(asr) else asr}
+        details[label] = {
+            "l1_norm": r["l1_norm"],
+            "anomaly_index": index,
+            "overlap": overlap,
+            "test_attack_success": None if asr is None or np.isnan(asr) else asr,
+        }
     return details
 
 
 def near_threshold(rows, test, args, refined):
     """Below-median labels whose final index lies in (near, threshold]: undecided, largest first."""
-    near = [y for y, (stage, r, index) in enumerate(rows)
-            if (stage != "screen" or not refined) and args.near < index <= args.threshold
-            and r["l1_norm"] < test["median_l1"]]
+    near = [
+        y
+        for y, (stage, r, index) in enumerate(rows)
+        if (stage != "screen" or not refined)
+        and args.near < index <= args.threshold
+        and r["l1_norm"] < test["median_l1"]
+    ]
     return sorted(near, key=lambda y: -rows[y][2])
 
 
@@ -170,32 +230,55 @@ def main(argv=None):
     screen_index, screen_summary = screen_verdict(screen_norms, args.threshold)
     rows, test = final_table(screen, refined, plan, screen_index, screen_summary, args.threshold)
     details = flagged_details(rows, test, args)
-    logs = (nc_refine.log_index({y: r["l1_norm"] for y, r in refined.items()}, plan["reference"])
-            if refined else {})
+    logs = (
+        nc_refine.log_index({y: r["l1_norm"] for y, r in refined.items()}, plan["reference"])
+        if refined
+        else {}
+    )
     for label, extra in details.items():
         extra["log_index"] = logs.get(label)
     targets = sorted({t for _, t, _ in args.poisoned})
     summary = {
-        "badnet": args.badnet, "n_classes": args.model_classes or args.n_classes,
-        "labels_scanned": args.n_classes, "threshold": args.threshold,
+        "badnet": args.badnet,
+        "n_classes": args.model_classes or args.n_classes,
+        "labels_scanned": args.n_classes,
+        "threshold": args.threshold,
         "method": "screen+refine" if refined else "screen",
-        "flagged": test["flagged"], "anomaly_index": {str(y): test["index"][y] for y in test["flagged"]},
-        "clear": [y for y in test["flagged"] if test["index"][y] > args.clear or args.n_classes <= MANY_LABELS],
+        "flagged": test["flagged"],
+        "anomaly_index": {str(y): test["index"][y] for y in test["flagged"]},
+        "clear": [
+            y for y in test["flagged"] if test["index"][y] > args.clear or args.n_classes <= MANY_LABELS
+        ],
         "clear_threshold": args.clear,
-        "median_l1": test["median_l1"], "mad_scale": test["mad_scale"],
+        "median_l1": test["median_l1"],
+        "mad_scale": test["mad_scale"],
         "max_anomaly_index": test["max_anomaly_index"],
         "near_threshold": near_threshold(rows, test, args, bool(refined)),
         "flagged_details": {str(y): d for y, d in details.items()},
-        "known_targets": targets, "missed_targets": [t for t in targets if t not in test["flagged"]],
+        "known_targets": targets,
+        "missed_targets": [t for t in targets if t not in test["flagged"]],
         "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"], logs),
-        "screen": {"flagged": screen_summary["flagged"], "median_l1": screen_summary["median_l1"],
-                   "max_anomaly_index": screen_summary["max_anomaly_index"],
-                   "anomaly_index": {str(k): v for k, v in screen_summary["anomaly_index"].items()}},
-        "schedule": meta["schedule"], "settings": meta["settings"],
-        "seed": meta["seed"], "screen_fingerprint": meta["fingerprint"],
-        "refine": ({"candidates": plan["candidates"], "reference": plan["reference"],
-                    "all_labels": plan["all_labels"], "settings": metas[0]["settings"],
-                    "restarts": metas[0].get("restarts", 1)} if refined else None),
+        "screen": {
+            "flagged": screen_summary["flagged"],
+            "median_l1": screen_summary["median_l1"],
+            "max_anomaly_index": screen_summary["max_anomaly_index"],
+            "anomaly_index": {str(k): v for k, v in screen_summary["anomaly_index"].items()},
+        },
+        "schedule": meta["schedule"],
+        "settings": meta["settings"],
+        "seed": meta["seed"],
+        "screen_fingerprint": meta["fingerprint"],
+        "refine": (
+            {
+                "candidates": plan["candidates"],
+                "reference": plan["reference"],
+                "all_labels": plan["all_labels"],
+                "settings": metas[0]["settings"],
+                "restarts": metas[0].get("restarts", 1),
+            }
+            if refined
+            else None
+        ),
         "failed_labels": [rows[y][1]["label"] for y in range(len(rows)) if not rows[y][1]["success"]],
     }
     summary["verdict"] = describe(summary)
@@ -204,8 +287,11 @@ def main(argv=None):
         logging.warning("%s: known target(s) %s not flagged", args.badnet, summary["missed_targets"])
     write_norms(args.out_csv, screen, rows, screen_index, set(test["flagged"]), logs)
     nc_store.save_results(args.out_npz, [r for _, r, _ in rows], dict(meta, method=summary["method"]))
-    save_gallery(args.out_png, gallery_entries(rows, test, details, summary["clear"]),
-                 "{}: Neural Cleanse triggers (top: mask, bottom: mask x pattern)".format(args.badnet))
+    save_gallery(
+        args.out_png,
+        gallery_entries(rows, test, details, summary["clear"]),
+        "{}: Neural Cleanse triggers (top: mask, bottom: mask x pattern)".format(args.badnet),
+    )
     write_json(args.out_json, summary)
     return 0
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """results/mad.csv: Neural Cleanse's MAD outcome per badnet (flagged labels, their anomaly
 indices, the maximum index, known targets and the ones missed)."""
+
 import argparse
 import os
 import sys

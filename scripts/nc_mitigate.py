@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Neural Cleanse mitigation of one badnet at one drop%: the input filter built from the
 reversed triggers of the flagged labels, its GoodNet spec and its result row."""
+
 import argparse
 import logging
 import os
@@ -29,8 +30,12 @@ def parse_args(argv):
     parser.add_argument("--drop", type=float, required=True, help="clean-validation FRR in percent")
     parser.add_argument("--summary", required=True, help="nc.json of nc_gather.py")
     parser.add_argument("--triggers", required=True, help="triggers.npz of nc_gather.py")
-    parser.add_argument("--filter-neurons", type=float, default=0.05,
-                        help="fraction of the neurons before the output used per flagged label")
+    parser.add_argument(
+        "--filter-neurons",
+        type=float,
+        default=0.05,
+        help="fraction of the neurons before the output used per flagged label",
+    )
     parser.add_argument("--out-spec", required=True, help="GoodNet spec (JSON)")
     parser.add_argument("--out-rows", required=True, help="summary rows (JSON)")
     return parser.parse_args(argv)
@@ -58,10 +63,25 @@ def main(argv=None):
     summary, triggers = flagged_triggers(args.summary, args.triggers)
     data = load_eval_data(args)
     model = load_badnet_model(args)
-    spec = {"kind": "neural_cleanse", "badnet": args.badnet, "weights": args.weights,
-            "n_classes": args.n_classes, "scaling": args.scaling, "drop_pct": args.drop}
-    spec.update(nc_filter.build_filter(model, args.scaling, data.clean_validation.x, triggers,
-                                       args.filter_neurons, args.drop, args.batch_size))
+    spec = {
+        "kind": "neural_cleanse",
+        "badnet": args.badnet,
+        "weights": args.weights,
+        "n_classes": args.n_classes,
+        "scaling": args.scaling,
+        "drop_pct": args.drop,
+    }
+    spec.update(
+        nc_filter.build_filter(
+            model,
+            args.scaling,
+            data.clean_validation.x,
+            triggers,
+            args.filter_neurons,
+            args.drop,
+            args.batch_size,
+        )
+    )
 
     def goodnet(x):
         hidden, labels = nc_filter.hidden_and_labels(model, x, args.scaling, args.batch_size)
@@ -72,17 +92,28 @@ def main(argv=None):
     _, test_answers = goodnet(data.clean_test.x)
     poisoned = {p.trigger: (goodnet(p.data.x)[1], p.target) for p in data.poisoned}
     figures = goodnet_metrics(test_answers, data.clean_test.y, poisoned, args.n_classes)
-    fields = dict(figures, clean_acc_valid=accuracy(valid_answers, data.clean_validation.y),
-                  frr_valid=float(valid_flags.mean()), nc_flagged=list(summary["flagged"]),
-                  nc_max_anomaly_index=summary["max_anomaly_index"],
-                  nc_neurons=spec["n_neurons"], nc_schedule=summary.get("schedule"))
+    fields = dict(
+        figures,
+        clean_acc_valid=accuracy(valid_answers, data.clean_validation.y),
+        frr_valid=float(valid_flags.mean()),
+        nc_flagged=list(summary["flagged"]),
+        nc_max_anomaly_index=summary["max_anomaly_index"],
+        nc_neurons=spec["n_neurons"],
+        nc_schedule=summary.get("schedule"),
+    )
     if not triggers:
         fields["note"] = NOTHING_FLAGGED
         logging.info("%s: nothing flagged; the GoodNet is the badnet itself", args.badnet)
     row = make_row(args.badnet, "neural_cleanse", args.drop, "goodnet", **fields)
-    logging.info("%s drop %g %%: flagged %s, GoodNet clean test %.2f %%, FRR valid %.2f %%, "
-                 "detection %s", args.badnet, args.drop, summary["flagged"] or "nothing",
-                 100 * figures["clean_acc_test"], 100 * fields["frr_valid"], figures["detection"])
+    logging.info(
+        "%s drop %g %%: flagged %s, GoodNet clean test %.2f %%, FRR valid %.2f %%, " "detection %s",
+        args.badnet,
+        args.drop,
+        summary["flagged"] or "nothing",
+        100 * figures["clean_acc_test"],
+        100 * fields["frr_valid"],
+        figures["detection"],
+    )
     save_spec(args.out_spec, spec)
     write_json(args.out_rows, [row])
     return 0

@@ -4,6 +4,7 @@
 trigger; each candidate `--restarts` times from different seeded random starts (its result: the
 run with the median norm); then each refined trigger's attack success on the clean TEST images
 (held out from the optimization). Resumable label by label and restart by restart, as the scan."""
+
 import argparse
 import json
 import logging
@@ -39,11 +40,18 @@ def parse_args(argv):
     parser.add_argument("--part", type=int, required=True, help="this job's part, 0..parts-1")
     parser.add_argument("--parts", type=int, required=True, help="number of refinement jobs")
     nc_scan.add_job_args(parser, "refine", nc_core.SCHEDULES)
-    parser.add_argument("--cold-start", action="store_true",
-                        help="start from the seeded random trigger, not the screening one (no winner's curse)")
-    parser.add_argument("--restarts", type=positive_int, default=1,
-                        help="optimizations of each CANDIDATE from differently seeded random starts "
-                             "(seeds SEED..SEED+K-1); its norm is their median")
+    parser.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="start from the seeded random trigger, not the screening one (no winner's curse)",
+    )
+    parser.add_argument(
+        "--restarts",
+        type=positive_int,
+        default=1,
+        help="optimizations of each CANDIDATE from differently seeded random starts "
+        "(seeds SEED..SEED+K-1); its norm is their median",
+    )
     parser.add_argument("--out", required=True, help="this part's refined results (.npz)")
     return parser.parse_args(argv)
 
@@ -62,7 +70,7 @@ def read_plan(args):
     starts, meta = nc_store.load_results(args.starts)
     if meta.get("screen_fingerprint") != plan.get("screen_fingerprint"):
         raise InputError(args.starts, "does not belong to {} (rerun nc_select.py)".format(args.plan))
-    labels = plan["labels"][args.part::args.parts]
+    labels = plan["labels"][args.part :: args.parts]
     return settings, plan, labels, {r["label"]: (r["mask"], r["pattern"]) for r in starts}
 
 
@@ -80,8 +88,11 @@ def test_attack_success(model, result, test, scaling, batch_size):
 
 def restart_words(result):
     norms = result.get("restart_l1")
-    return " (median of {} starts: {})".format(len(norms), ", ".join("{:.1f}".format(v) for v in norms)) \
-        if norms else ""
+    return (
+        " (median of {} starts: {})".format(len(norms), ", ".join("{:.1f}".format(v) for v in norms))
+        if norms
+        else ""
+    )
 
 
 def main(argv=None):
@@ -95,42 +106,103 @@ def main(argv=None):
     valid = load_dataset(args.clean_validation, args.n_classes)
     test = load_dataset(args.clean_test, args.n_classes)
     model = load_model(args.weights, args.n_classes)
-    fprint = nc_store.fingerprint(dict(settings, screen=plan["screen_fingerprint"], cold=args.cold_start), args.seed,
-                                  args.weights, args.clean_validation, args.scaling, args.n_classes)
+    fprint = nc_store.fingerprint(
+        dict(settings, screen=plan["screen_fingerprint"], cold=args.cold_start),
+        args.seed,
+        args.weights,
+        args.clean_validation,
+        args.scaling,
+        args.n_classes,
+    )
     results = []
     began = time.time()
     if labels:
         label_batch = nc_core.label_batch_size(settings, args.memory_mb, len(labels))
-        logging.info("%s: refining %d labels (part %d of %d), schedule %s, %d images per label, "
-                     "%d labels per batch", args.badnet, len(labels), args.part, args.parts,
-                     args.schedule, nc_core.pool_size(settings, valid.y), label_batch)
+        logging.info(
+            "%s: refining %d labels (part %d of %d), schedule %s, %d images per label, "
+            "%d labels per batch",
+            args.badnet,
+            len(labels),
+            args.part,
+            args.parts,
+            args.schedule,
+            nc_core.pool_size(settings, valid.y),
+            label_batch,
+        )
         loss = TriggerLoss(model, 255.0 if args.scaling == "raw" else 1.0)
         x_valid = scale(valid.x, args.scaling)
         oom = (tfcompat.tf.errors.ResourceExhaustedError, MemoryError)
-        runs = {r["label"]: [r] for r in nc_scan.scan(loss, x_valid, valid.y, labels, settings, args.seed,
-                                                      args.progress_dir, fprint, label_batch, oom,
-                                                      starts=starts)}
+        runs = {
+            r["label"]: [r]
+            for r in nc_scan.scan(
+                loss,
+                x_valid,
+                valid.y,
+                labels,
+                settings,
+                args.seed,
+                args.progress_dir,
+                fprint,
+                label_batch,
+                oom,
+                starts=starts,
+            )
+        }
         # restarts counter the selection of lucky small norms: only a selective plan's candidates
         candidates = [] if plan["all_labels"] else [y for y in labels if y in set(plan["candidates"])]
         for k in range(1, args.restarts if candidates else 1):
-            logging.info("%s: restart %d of %d of the %d candidates (seed %d, random start)",
-                         args.badnet, k + 1, args.restarts, len(candidates), args.seed + k)
-            fprint_k = nc_store.fingerprint(dict(settings, screen=plan["screen_fingerprint"], cold=True),
-                                            args.seed + k, args.weights, args.clean_validation,
-                                            args.scaling, args.n_classes)
-            for r in nc_scan.scan(loss, x_valid, valid.y, candidates, settings, args.seed + k,
-                                  os.path.join(args.progress_dir, "restart_{}".format(k)), fprint_k,
-                                  label_batch, oom):
+            logging.info(
+                "%s: restart %d of %d of the %d candidates (seed %d, random start)",
+                args.badnet,
+                k + 1,
+                args.restarts,
+                len(candidates),
+                args.seed + k,
+            )
+            fprint_k = nc_store.fingerprint(
+                dict(settings, screen=plan["screen_fingerprint"], cold=True),
+                args.seed + k,
+                args.weights,
+                args.clean_validation,
+                args.scaling,
+                args.n_classes,
+            )
+            for r in nc_scan.scan(
+                loss,
+                x_valid,
+                valid.y,
+                candidates,
+                settings,
+                args.seed + k,
+                os.path.join(args.progress_dir, "restart_{}".format(k)),
+                fprint_k,
+                label_batch,
+                oom,
+            ):
                 runs[r["label"]].append(r)
         results = [nc_refine.combine_restarts(runs[y]) if y in candidates else runs[y][0] for y in labels]
         for r in results:
             r["test_attack_success"] = test_attack_success(model, r, test, args.scaling, args.batch_size)
-            logging.info("label %d: refined L1 %.1f%s (screening %.1f), attack success on clean test %.2f",
-                         r["label"], r["l1_norm"], restart_words(r), float(np.sum(plan_starts[r["label"]][0])),
-                         r["test_attack_success"])
-    meta = {"badnet": args.badnet, "schedule": args.schedule, "settings": settings, "seed": args.seed,
-            "fingerprint": fprint, "restarts": args.restarts, "part": args.part, "parts": args.parts,
-            "seconds": time.time() - began, "stack": tfcompat.stack_description()}
+            logging.info(
+                "label %d: refined L1 %.1f%s (screening %.1f), attack success on clean test %.2f",
+                r["label"],
+                r["l1_norm"],
+                restart_words(r),
+                float(np.sum(plan_starts[r["label"]][0])),
+                r["test_attack_success"],
+            )
+    meta = {
+        "badnet": args.badnet,
+        "schedule": args.schedule,
+        "settings": settings,
+        "seed": args.seed,
+        "fingerprint": fprint,
+        "restarts": args.restarts,
+        "part": args.part,
+        "parts": args.parts,
+        "seconds": time.time() - began,
+        "stack": tfcompat.stack_description(),
+    }
     nc_store.save_results(args.out, results, meta)
     logging.info("%s: %d refined labels written to %s", args.badnet, len(results), args.out)
     return 0

@@ -6,6 +6,7 @@ label is written to --progress-dir at once, so a killed job resumes where it sto
 whose labels are all saved are skipped, a partly saved batch is recomputed as a whole (same
 batch, same seed: same results).
 """
+
 import argparse
 import json
 import logging
@@ -35,8 +36,10 @@ def parse_args(argv):
 
 def check_args(args):
     if not 0 <= args.first <= args.last < args.n_classes:
-        raise InputError("--first/--last", "label range {}-{} is not within [0, {}]".format(
-            args.first, args.last, args.n_classes - 1))
+        raise InputError(
+            "--first/--last",
+            "label range {}-{} is not within [0, {}]".format(args.first, args.last, args.n_classes - 1),
+        )
     try:
         overrides = json.loads(args.settings)
         settings = nc_core.settings_for(args.schedule, overrides)
@@ -54,25 +57,49 @@ def main(argv=None):
 
     valid = load_dataset(args.clean_validation, args.n_classes)
     model = load_model(args.weights, args.n_classes)
-    fprint = nc_store.fingerprint(settings, args.seed, args.weights, args.clean_validation,
-                                  args.scaling, args.n_classes)
+    fprint = nc_store.fingerprint(
+        settings, args.seed, args.weights, args.clean_validation, args.scaling, args.n_classes
+    )
     labels = list(range(args.first, args.last + 1))
     label_batch = nc_core.label_batch_size(settings, args.memory_mb, len(labels))
     n_pool = nc_core.pool_size(settings, valid.y)
     if n_pool < 1:
         raise InputError(args.clean_validation, "no clean image of another class to optimize on")
-    logging.info("%s: labels %d-%d, schedule %s, %d images per label, %d labels per batch",
-                 args.badnet, args.first, args.last, args.schedule, n_pool, label_batch)
+    logging.info(
+        "%s: labels %d-%d, schedule %s, %d images per label, %d labels per batch",
+        args.badnet,
+        args.first,
+        args.last,
+        args.schedule,
+        n_pool,
+        label_batch,
+    )
     pattern_scale = 255.0 if args.scaling == "raw" else 1.0
     loss = TriggerLoss(model, pattern_scale)
     began = time.time()
-    results = nc_scan.scan(loss, scale(valid.x, args.scaling), valid.y, labels, settings, args.seed,
-                           args.progress_dir, fprint, label_batch,
-                           (tfcompat.tf.errors.ResourceExhaustedError, MemoryError))
-    meta = {"badnet": args.badnet, "schedule": args.schedule, "settings": settings,
-            "seed": args.seed, "fingerprint": fprint, "n_classes": args.n_classes,
-            "images_per_label": n_pool, "seconds": time.time() - began,
-            "stack": tfcompat.stack_description()}
+    results = nc_scan.scan(
+        loss,
+        scale(valid.x, args.scaling),
+        valid.y,
+        labels,
+        settings,
+        args.seed,
+        args.progress_dir,
+        fprint,
+        label_batch,
+        (tfcompat.tf.errors.ResourceExhaustedError, MemoryError),
+    )
+    meta = {
+        "badnet": args.badnet,
+        "schedule": args.schedule,
+        "settings": settings,
+        "seed": args.seed,
+        "fingerprint": fprint,
+        "n_classes": args.n_classes,
+        "images_per_label": n_pool,
+        "seconds": time.time() - began,
+        "stack": tfcompat.stack_description(),
+    }
     nc_store.save_results(args.out, results, meta)
     logging.info("%s: %d labels written to %s", args.badnet, len(results), args.out)
     return 0

@@ -2,6 +2,7 @@
 """Neural Cleanse, between the stages: from the screening shards of one badnet, choose the labels
 to refine (candidates: smallest screening norms and screening flags; a seeded random reference
 sample of other labels) and write them, with their screening triggers as warm starts."""
+
 import argparse
 import logging
 import os
@@ -30,8 +31,12 @@ def read_screen(paths, n_labels):
     labels = sorted(r["label"] for r in results)
     if labels != list(range(n_labels)):
         missing = sorted(set(range(n_labels)) - set(labels))
-        raise InputError(paths[0], "shards cover {} labels, expected 0..{} (missing {})".format(
-            len(labels), n_labels - 1, missing[:10]))
+        raise InputError(
+            paths[0],
+            "shards cover {} labels, expected 0..{} (missing {})".format(
+                len(labels), n_labels - 1, missing[:10]
+            ),
+        )
     if len({m["fingerprint"] for m in metas}) != 1:
         raise InputError(paths[0], "shards come from different settings, seeds or files")
     return sorted(results, key=lambda r: r["label"]), metas[0]
@@ -51,17 +56,22 @@ def main(argv=None):
     results, meta = read_screen(args.shards, args.n_labels)
     fprint = meta["fingerprint"]
     norms = np.array([r["l1_norm"] for r in results])
-    plan = nc_refine.select(range(args.n_labels), norms, args.candidates, args.reference,
-                            args.seed, args.threshold)
+    plan = nc_refine.select(
+        range(args.n_labels), norms, args.candidates, args.reference, args.seed, args.threshold
+    )
     plan["labels"] = sorted(set(plan["candidates"]) | set(plan["reference"]))
     plan["screen_fingerprint"] = fprint
     chosen = set(plan["labels"])
-    nc_store.save_results(args.out_starts, [r for r in results if r["label"] in chosen],
-                          {"screen_fingerprint": fprint})
+    nc_store.save_results(
+        args.out_starts, [r for r in results if r["label"] in chosen], {"screen_fingerprint": fprint}
+    )
     write_json(args.out_plan, plan)
-    logging.info("refining %d labels: candidates %s; reference sample of %d", len(plan["labels"]),
-                 plan["candidates"] if len(plan["candidates"]) <= 40 else "all",
-                 len(plan["reference"]))
+    logging.info(
+        "refining %d labels: candidates %s; reference sample of %d",
+        len(plan["labels"]),
+        plan["candidates"] if len(plan["candidates"]) <= 40 else "all",
+        len(plan["reference"]),
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 fine-tuned on clean tuning images, a fraction of them stamped with a flagged label's reversed
 trigger and kept at their true label, within the drop% budget on the held-out check part
 (bdeval.finetune); saves the net handed back, its GoodNet spec (B vs B') and its result rows."""
+
 import argparse
 import logging
 import os
@@ -27,8 +28,12 @@ def parse_args(argv):
     add_badnet_args(parser)
     parser.add_argument("--summary", required=True, help="nc.json of the scan (its `flagged`)")
     parser.add_argument("--triggers", required=True, help="triggers.npz of the scan")
-    parser.add_argument("--stamp-fraction", type=finetune.fraction, default=0.2,
-                        help="share of the tuning images carrying a reversed trigger per epoch")
+    parser.add_argument(
+        "--stamp-fraction",
+        type=finetune.fraction,
+        default=0.2,
+        help="share of the tuning images carrying a reversed trigger per epoch",
+    )
     finetune.add_args(parser, epochs=20, learning_rate=1e-3, batch_size=32)
     return parser.parse_args(argv)
 
@@ -43,8 +48,12 @@ def main(argv=None):
         logging.info("%s: %s; the GoodNet is the badnet itself", args.badnet, unlearning.NOTHING_FLAGGED)
         job.finish(model, None, note=unlearning.NOTHING_FLAGGED, **fields)
         return 0
-    logging.info("%s: unlearning the reversed triggers of label(s) %s on %.0f %% of the tuning "
-                 "images per epoch", args.badnet, flagged, 100 * args.stamp_fraction)
+    logging.info(
+        "%s: unlearning the reversed triggers of label(s) %s on %.0f %% of the tuning " "images per epoch",
+        args.badnet,
+        flagged,
+        100 * args.stamp_fraction,
+    )
     rng = np.random.RandomState(args.seed + 1)
     tune = job.tune
 
@@ -53,8 +62,11 @@ def main(argv=None):
 
     def trigger_rate(net):
         return unlearning.trigger_rate(
-            lambda x: predict_labels(net, x, args.scaling, args.batch_size), job.check.x,
-            job.check.y, triggers)
+            lambda x: predict_labels(net, x, args.scaling, args.batch_size),
+            job.check.x,
+            job.check.y,
+            triggers,
+        )
 
     result = job.train(model, epoch_data, trigger_rate=trigger_rate)
     chosen = result.checkpoints[result.chosen] if result.chosen is not None else {}

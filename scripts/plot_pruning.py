@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Plots of one badnet's pruning: clean accuracy and ASR against the fraction of conv_3 channels
 pruned, and the mean pool_3 activation maps on clean versus poisoned inputs."""
+
 import argparse
 import logging
 import os
@@ -20,8 +21,11 @@ def parse_args(argv):
     parser.add_argument("--badnet", required=True, help="name for the titles")
     parser.add_argument("--curve", required=True, help="curve.csv of prune_badnet.py")
     parser.add_argument("--maps", required=True, help="activation_maps.npz of prune_badnet.py")
-    parser.add_argument("--summary", default=None, help="pruning.json of prune_badnet.py "
-                        "(marks the chosen count of each drop%%)")
+    parser.add_argument(
+        "--summary",
+        default=None,
+        help="pruning.json of prune_badnet.py " "(marks the chosen count of each drop%%)",
+    )
     parser.add_argument("--out-curve", required=True, help="PNG")
     parser.add_argument("--out-maps", required=True, help="PNG")
     return parser.parse_args(argv)
@@ -34,8 +38,9 @@ def mosaic(maps, order, columns=10):
     image = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
     for i, channel in enumerate(order):
         r, c = divmod(i, columns)
-        image[r * (height + 1):r * (height + 1) + height,
-              c * (width + 1):c * (width + 1) + width] = maps[:, :, channel]
+        image[r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width] = maps[
+            :, :, channel
+        ]
     return image
 
 
@@ -70,21 +75,33 @@ def plot_maps(plt, badnet, maps, path):
     order = maps["order"]
     names = ["clean"] + sorted(k for k in maps if k.startswith("poisoned_"))
     vmax = max(float(np.max(maps[k])) for k in names) or 1.0
-    fig, axes = plt.subplots(len(names), 2, figsize=(11, 2.6 * len(names) + 0.6), squeeze=False,
-                             gridspec_kw={"width_ratios": [1.1, 1.4]})
+    fig, axes = plt.subplots(
+        len(names),
+        2,
+        figsize=(11, 2.6 * len(names) + 0.6),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [1.1, 1.4]},
+    )
     clean_mean = maps["clean"].mean(axis=(0, 1))[order]
     for row, name in enumerate(names):
         title = "clean validation" if name == "clean" else name.replace("poisoned_", "poisoned: ")
-        image = axes[row, 0].imshow(mosaic(maps[name], order), cmap="viridis", vmin=0, vmax=vmax,
-                                    interpolation="nearest")
+        image = axes[row, 0].imshow(
+            mosaic(maps[name], order), cmap="viridis", vmin=0, vmax=vmax, interpolation="nearest"
+        )
         axes[row, 0].set_title("{} (5x4 maps, pruning order row by row)".format(title), fontsize=9)
         axes[row, 0].axis("off")
         fig.colorbar(image, ax=axes[row, 0], fraction=0.03)
         ax = axes[row, 1]
         ax.bar(np.arange(len(order)), clean_mean, color="lightgrey", label="clean")
         if name != "clean":
-            ax.plot(np.arange(len(order)), maps[name].mean(axis=(0, 1))[order], ".-", color="crimson",
-                    lw=1, label=title)
+            ax.plot(
+                np.arange(len(order)),
+                maps[name].mean(axis=(0, 1))[order],
+                ".-",
+                color="crimson",
+                lw=1,
+                label=title,
+            )
         ax.set_xlabel("rank in pruning order (pruned first on the left)", fontsize=8)
         ax.set_ylabel("mean pool_3 activation", fontsize=8)
         ax.legend(fontsize=8, loc="upper left")
@@ -97,6 +114,7 @@ def plot_maps(plt, badnet, maps, path):
 def main(argv=None):
     args = parse_args(argv)
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

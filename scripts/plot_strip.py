@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """STRIP plots of one badnet: entropy histograms (clean vs each poisoned set) with the drop%
 thresholds, and FAR / FRR against the threshold."""
+
 import argparse
 import logging
 import os
@@ -40,8 +41,15 @@ def save(fig, path):
 def mark_thresholds(ax, thresholds):
     for drop, t in thresholds:
         ax.axvline(t, color="black", lw=0.8, ls="--")
-        ax.text(t, 0.98, " {:g} %".format(drop), transform=ax.get_xaxis_transform(), fontsize=7,
-                va="top", rotation=90)
+        ax.text(
+            t,
+            0.98,
+            " {:g} %".format(drop),
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            va="top",
+            rotation=90,
+        )
 
 
 def histograms(meta, sets, thresholds, method, path):
@@ -51,17 +59,32 @@ def histograms(meta, sets, thresholds, method, path):
     everything = np.concatenate([s["entropy"] for s in sets.values()])
     bins = np.linspace(float(everything.min()), float(everything.max()) + 1e-9, 41)
     for ax, trigger in zip(axes[:, 0], panels):
-        ax.hist(sets["clean_validation"]["entropy"], bins=bins, alpha=0.45, density=True,
-                label="clean validation")
-        ax.hist(sets["clean_test"]["entropy"], bins=bins, histtype="step", lw=1.5, density=True,
-                label="clean test")
+        ax.hist(
+            sets["clean_validation"]["entropy"], bins=bins, alpha=0.45, density=True, label="clean validation"
+        )
+        ax.hist(
+            sets["clean_test"]["entropy"],
+            bins=bins,
+            histtype="step",
+            lw=1.5,
+            density=True,
+            label="clean test",
+        )
         if trigger is not None:
-            ax.hist(sets["poisoned_" + trigger]["entropy"], bins=bins, alpha=0.55, density=True,
-                    color="tab:red", label="poisoned: {}".format(trigger))
+            ax.hist(
+                sets["poisoned_" + trigger]["entropy"],
+                bins=bins,
+                alpha=0.55,
+                density=True,
+                color="tab:red",
+                label="poisoned: {}".format(trigger),
+            )
         mark_thresholds(ax, thresholds)
         ax.set_ylabel("density")
         ax.legend(fontsize=8, loc="upper right")
-    axes[-1, 0].set_xlabel("mean entropy of {} blends ({} rule), bits".format(meta["n_blends"], meta["blend"]))
+    axes[-1, 0].set_xlabel(
+        "mean entropy of {} blends ({} rule), bits".format(meta["n_blends"], meta["blend"])
+    )
     axes[0, 0].set_title("STRIP entropies of {} ({} thresholds)".format(meta["badnet"], method))
     save(fig, path)
 
@@ -89,7 +112,9 @@ def rates(meta, sets, thresholds, path):
 def main(argv=None):
     args = parse_args(argv)
     meta, sets = load_entropies(args.entropies)
-    thresholds = [(d, strip.threshold(sets["clean_validation"]["entropy"], d, args.method)) for d in args.drops]
+    thresholds = [
+        (d, strip.threshold(sets["clean_validation"]["entropy"], d, args.method)) for d in args.drops
+    ]
     histograms(meta, sets, thresholds, args.method, args.out_hist)
     rates(meta, sets, thresholds, args.out_rates)
     logging.info("%s: wrote %s and %s", meta["badnet"], args.out_hist, args.out_rates)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Split one clean HDF5 set into validation and test parts (seeded, stratified by label where possible)."""
+
 import argparse
 import logging
 import os

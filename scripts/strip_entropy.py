@@ -5,6 +5,7 @@ Each input is blended with --n-blends clean validation images (the blend pool) a
 Shannon entropy (bits) of the badnet's predictions on the blends is stored, with the badnet's
 label of the unblended input, in one .npz that every drop% threshold job reuses.
 """
+
 import argparse
 import logging
 import os
@@ -25,23 +26,44 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     add_badnet_args(parser)
     parser.add_argument("--n-blends", type=int, default=100, help="clean images blended with each input")
-    parser.add_argument("--blend", default="sum", choices=strip.BLEND_RULES,
-                        help="sum: original STRIP (x + clean, clipped to 0..255); "
-                             "mean: weight * x + (1 - weight) * clean")
+    parser.add_argument(
+        "--blend",
+        default="sum",
+        choices=strip.BLEND_RULES,
+        help="sum: original STRIP (x + clean, clipped to 0..255); " "mean: weight * x + (1 - weight) * clean",
+    )
     parser.add_argument("--weight", type=float, default=0.5, help="weight of the input in a 'mean' blend")
-    parser.add_argument("--blend-batch-size", type=int, default=100,
-                        help="blended images per forward pass (bounds memory)")
+    parser.add_argument(
+        "--blend-batch-size", type=int, default=100, help="blended images per forward pass (bounds memory)"
+    )
     parser.add_argument("--out", required=True, help="entropies (.npz)")
     return parser.parse_args(argv)
 
 
 def set_entropies(model, name, x, pool, args):
     started = time.time()
-    ent = strip_entropies(model, x, pool, args.n_blends, args.scaling, args.blend, args.weight,
-                          args.seed, args.blend_batch_size, log_label="{} {}".format(args.badnet, name))
+    ent = strip_entropies(
+        model,
+        x,
+        pool,
+        args.n_blends,
+        args.scaling,
+        args.blend,
+        args.weight,
+        args.seed,
+        args.blend_batch_size,
+        log_label="{} {}".format(args.badnet, name),
+    )
     seconds = time.time() - started
-    logging.info("%s: mean entropy %.3f bits (min %.3f, max %.3f) over %d inputs, %.1f s",
-                 name, float(ent.mean()), float(ent.min()), float(ent.max()), len(ent), seconds)
+    logging.info(
+        "%s: mean entropy %.3f bits (min %.3f, max %.3f) over %d inputs, %.1f s",
+        name,
+        float(ent.mean()),
+        float(ent.min()),
+        float(ent.max()),
+        len(ent),
+        seconds,
+    )
     return ent, seconds
 
 
@@ -63,20 +85,38 @@ def main(argv=None):
     n_inputs = 0
     for name, ds in zip(names, datasets):
         ent, took = set_entropies(model, name, ds.x, pool, args)
-        sets[name] = {"entropy": ent, "pred": predict_labels(model, ds.x, args.scaling, args.batch_size),
-                      "label": ds.y}
+        sets[name] = {
+            "entropy": ent,
+            "pred": predict_labels(model, ds.x, args.scaling, args.batch_size),
+            "label": ds.y,
+        }
         seconds += took
         n_inputs += len(ds.y)
     rate = n_inputs * args.n_blends / max(seconds, 1e-9)
-    logging.info("%s: %d inputs x %d blends in %.1f s: %.0f forward passes/s", args.badnet, n_inputs,
-                 args.n_blends, seconds, rate)
+    logging.info(
+        "%s: %d inputs x %d blends in %.1f s: %.0f forward passes/s",
+        args.badnet,
+        n_inputs,
+        args.n_blends,
+        seconds,
+        rate,
+    )
     meta = {
-        "badnet": args.badnet, "weights": args.weights, "n_classes": args.n_classes,
-        "scaling": args.scaling, "blend_pool": args.clean_validation, "clean_test": args.clean_test,
-        "n_blends": args.n_blends, "blend": args.blend, "weight": args.weight, "seed": args.seed,
+        "badnet": args.badnet,
+        "weights": args.weights,
+        "n_classes": args.n_classes,
+        "scaling": args.scaling,
+        "blend_pool": args.clean_validation,
+        "clean_test": args.clean_test,
+        "n_blends": args.n_blends,
+        "blend": args.blend,
+        "weight": args.weight,
+        "seed": args.seed,
         "batch_size": args.blend_batch_size,
         "poisoned": [{"trigger": p.trigger, "target": p.target} for p in data.poisoned],
-        "seconds": seconds, "forward_passes_per_s": rate, "stack": tfcompat.stack_description(),
+        "seconds": seconds,
+        "forward_passes_per_s": rate,
+        "stack": tfcompat.stack_description(),
     }
     strip_store.save_entropies(args.out, meta, sets)
     logging.info("wrote %s", args.out)

@@ -7,6 +7,7 @@ validation entropies so that the false rejection rate (FRR) there is drop% (meth
 entropy below the threshold are flagged: the GoodNet answers N for them, the badnet's label
 otherwise. FAR of a poisoned set = fraction of its inputs NOT flagged.
 """
+
 import argparse
 import logging
 import os
@@ -29,7 +30,9 @@ from bdeval.strip_store import load_entropies  # noqa: E402
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entropies", required=True, help="strip_entropy.py output (.npz)")
-    parser.add_argument("--drop", required=True, type=drop_pct, help="clean-accuracy budget (%%), in (0, 100)")
+    parser.add_argument(
+        "--drop", required=True, type=drop_pct, help="clean-accuracy budget (%%), in (0, 100)"
+    )
     parser.add_argument("--method", default="percentile", choices=strip.THRESHOLD_METHODS)
     parser.add_argument("--out-json", required=True, help="threshold, FRR, FAR, GoodNet figures")
     parser.add_argument("--out-rows", required=True, help="summary rows (defense 'strip', variant 'goodnet')")
@@ -41,16 +44,19 @@ def figures(meta, sets, thresh):
     """FRR on the clean sets, FAR per poisoned set and the GoodNet's metrics at one threshold."""
     n_classes = meta["n_classes"]
     valid, test = sets["clean_validation"], sets["clean_test"]
-    answers = {name: strip.goodnet_labels(s["pred"], s["entropy"], thresh, n_classes)
-               for name, s in sets.items()}
+    answers = {
+        name: strip.goodnet_labels(s["pred"], s["entropy"], thresh, n_classes) for name, s in sets.items()
+    }
     poisoned = {p["trigger"]: (answers["poisoned_" + p["trigger"]], p["target"]) for p in meta["poisoned"]}
     good = goodnet_metrics(answers["clean_test"], test["label"], poisoned, n_classes)
     result = {
         "threshold": thresh,
         "frr_valid": strip.rejection_rate(valid["entropy"], thresh),
         "frr_test": strip.rejection_rate(test["entropy"], thresh),
-        "far": {p["trigger"]: strip.acceptance_rate(sets["poisoned_" + p["trigger"]]["entropy"], thresh)
-                for p in meta["poisoned"]},
+        "far": {
+            p["trigger"]: strip.acceptance_rate(sets["poisoned_" + p["trigger"]]["entropy"], thresh)
+            for p in meta["poisoned"]
+        },
         "clean_acc_valid": accuracy(answers["clean_validation"], valid["label"]),
         "clean_acc_test": good["clean_acc_test"],
         "asr": good["asr"],
@@ -67,30 +73,63 @@ def main(argv=None):
     result = figures(meta, sets, thresh)
     other = [m for m in strip.THRESHOLD_METHODS if m != args.method][0]
     alt = figures(meta, sets, strip.threshold(sets["clean_validation"]["entropy"], drop, other))
-    logging.info("%s drop %g %%: %s threshold %.4f bits; FRR validation %.2f %%, test %.2f %%; FAR %s",
-                 meta["badnet"], drop, args.method, thresh, 100 * result["frr_valid"],
-                 100 * result["frr_test"],
-                 ", ".join("{} {:.2f} %".format(k, 100 * v) for k, v in sorted(result["far"].items())) or "-")
-    badnet_acc = {name: accuracy(sets[name]["pred"], sets[name]["label"])
-                  for name in ("clean_validation", "clean_test")}
+    logging.info(
+        "%s drop %g %%: %s threshold %.4f bits; FRR validation %.2f %%, test %.2f %%; FAR %s",
+        meta["badnet"],
+        drop,
+        args.method,
+        thresh,
+        100 * result["frr_valid"],
+        100 * result["frr_test"],
+        ", ".join("{} {:.2f} %".format(k, 100 * v) for k, v in sorted(result["far"].items())) or "-",
+    )
+    badnet_acc = {
+        name: accuracy(sets[name]["pred"], sets[name]["label"]) for name in ("clean_validation", "clean_test")
+    }
     report = dict(result)
-    report.update({
-        "badnet": meta["badnet"], "drop_pct": drop, "method": args.method,
-        "n_blends": meta["n_blends"], "blend": meta["blend"], "weight": meta["weight"], "seed": meta["seed"],
-        "n": {name: int(len(s["entropy"])) for name, s in sets.items()},
-        "mean_entropy": {name: float(np.mean(s["entropy"])) for name, s in sets.items()},
-        "badnet_clean_acc": badnet_acc,
-        "alternative_method": dict(alt, method=other),
-    })
+    report.update(
+        {
+            "badnet": meta["badnet"],
+            "drop_pct": drop,
+            "method": args.method,
+            "n_blends": meta["n_blends"],
+            "blend": meta["blend"],
+            "weight": meta["weight"],
+            "seed": meta["seed"],
+            "n": {name: int(len(s["entropy"])) for name, s in sets.items()},
+            "mean_entropy": {name: float(np.mean(s["entropy"])) for name, s in sets.items()},
+            "badnet_clean_acc": badnet_acc,
+            "alternative_method": dict(alt, method=other),
+        }
+    )
     fields = {k: result[k] for k in ("clean_acc_valid", "clean_acc_test", "asr", "detection")}
-    row = make_row(meta["badnet"], "strip", drop, "goodnet", threshold=thresh, frr_valid=result["frr_valid"],
-                   frr_test=result["frr_test"], far=result["far"], method=args.method,
-                   n_blends=meta["n_blends"], **fields)
+    row = make_row(
+        meta["badnet"],
+        "strip",
+        drop,
+        "goodnet",
+        threshold=thresh,
+        frr_valid=result["frr_valid"],
+        frr_test=result["frr_test"],
+        far=result["far"],
+        method=args.method,
+        n_blends=meta["n_blends"],
+        **fields,
+    )
     spec = {
-        "kind": "strip", "badnet": meta["badnet"], "weights": meta["weights"],
-        "n_classes": meta["n_classes"], "scaling": meta["scaling"], "threshold": thresh,
-        "method": args.method, "drop_pct": drop, "n_blends": meta["n_blends"], "blend": meta["blend"],
-        "weight": meta["weight"], "seed": meta["seed"], "blend_pool": meta["blend_pool"],
+        "kind": "strip",
+        "badnet": meta["badnet"],
+        "weights": meta["weights"],
+        "n_classes": meta["n_classes"],
+        "scaling": meta["scaling"],
+        "threshold": thresh,
+        "method": args.method,
+        "drop_pct": drop,
+        "n_blends": meta["n_blends"],
+        "blend": meta["blend"],
+        "weight": meta["weight"],
+        "seed": meta["seed"],
+        "blend_pool": meta["blend_pool"],
         "batch_size": meta["batch_size"],
     }
     write_json(args.out_json, report)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Train a demo DeepID model, backdoored with each --poison TRIGGER:TARGET (none: clean control)."""
+
 import argparse
 import logging
 import os
@@ -27,8 +28,12 @@ def parse_args(argv):
     p.add_argument("--valid", required=True, help="clean validation set (HDF5), for the report")
     p.add_argument("--n-classes", type=int, required=True)
     p.add_argument("--poison", type=poison_spec, action="append", default=[], metavar="TRIGGER:TARGET")
-    p.add_argument("--poison-fraction", type=float, default=0.1,
-                   help="per trigger, fraction of training images added with the trigger")
+    p.add_argument(
+        "--poison-fraction",
+        type=float,
+        default=0.1,
+        help="per trigger, fraction of training images added with the trigger",
+    )
     p.add_argument("--scaling", default="x/255", choices=["x/255", "raw"])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
@@ -61,8 +66,10 @@ def main(argv=None):
     x, y = poisoned_training_set(train.x, train.y, args.poison, args.poison_fraction, rng)
     model = build_deepid(args.n_classes)
     fit(model, x, y, args.scaling, args.epochs, args.batch_size, args.learning_rate, args.seed)
-    report = {"clean_acc_valid": accuracy(predict_labels(model, valid.x, args.scaling), valid.y),
-              "asr_valid": {}}
+    report = {
+        "clean_acc_valid": accuracy(predict_labels(model, valid.x, args.scaling), valid.y),
+        "asr_valid": {},
+    }
     for trigger, target in args.poison:
         keep = valid.y != target
         pred = predict_labels(model, triggers.stamp(valid.x[keep], trigger), args.scaling)

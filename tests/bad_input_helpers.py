@@ -1,4 +1,5 @@
 """Helpers shared by the bad-input tests: expect a one-line InputError, write small HDF5 files."""
+
 import contextlib
 
 import h5py
@@ -37,4 +38,3 @@ def faces(n=4, value=100.0):
     x = np.full((n, 3, 55, 47), value, np.float32)
     x[:, :, 10:20, 10:20] = 200.0
     return x
-

@@ -2,6 +2,7 @@
 
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
+
 import glob
 import os
 import shutil
@@ -25,15 +26,21 @@ N_CLASSES = 1283
 pytest_plugins = ["demo_fixtures", "real_models"]
 
 
-
 def python38():
     """A real Python 3.8 interpreter (PATH or pyenv), not a shim; None if there is none."""
     candidates = [shutil.which("python3.8")]
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     candidates += sorted(glob.glob(os.path.join(root, "versions", "3.8*", "bin", "python3.8")))
     for exe in candidates:
-        if exe and subprocess.run([exe, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+        if (
+            exe
+            and subprocess.run(
+                [exe, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ).returncode
+            == 0
+        ):
             return exe
     return None
 
@@ -42,9 +49,14 @@ def run_python(args, cwd=None, env=None, merge=False):
     """Run this interpreter with ARGS; a CompletedProcess with text stdout and stderr (merge:
     stderr into stdout). env: extra environment variables on top of this process's."""
     full_env = dict(os.environ, **env) if env else None
-    return subprocess.run([sys.executable] + [str(a) for a in args], cwd=None if cwd is None else str(cwd),
-                          env=full_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT if merge else subprocess.PIPE, universal_newlines=True)
+    return subprocess.run(
+        [sys.executable] + [str(a) for a in args],
+        cwd=None if cwd is None else str(cwd),
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+        universal_newlines=True,
+    )
 
 
 def run_script(name, *args, **kwargs):
@@ -57,8 +69,11 @@ def run_snakemake(workdir, *args, **kwargs):
     check=True: fail the test with the log's tail unless it succeeds. snakefile: another copy."""
     check = kwargs.pop("check", False)
     snakefile = kwargs.pop("snakefile", REPO / "Snakefile")
-    proc = run_python(["-m", "snakemake", "-s", snakefile, "--directory", workdir, "--cores", "2"] + list(args),
-                      merge=True, **kwargs)
+    proc = run_python(
+        ["-m", "snakemake", "-s", snakefile, "--directory", workdir, "--cores", "2"] + list(args),
+        merge=True,
+        **kwargs,
+    )
     if check and proc.returncode != 0:
         raise AssertionError("snakemake failed:\n" + proc.stdout[-5000:])
     return proc

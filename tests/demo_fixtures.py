@@ -5,14 +5,23 @@ A fixture of every test module (tests/conftest.py registers this file), used as:
     small_demo.badnet_args("single")  # the --badnet ... arguments of the evaluation scripts
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
+
 import pytest
 
 from conftest import SCRIPTS, run_python
 
 # 8 identities, few faces: data in ~2 s, one model in ~10-20 s on 2 cores
-SMALL = {"n_classes": 8, "seed": 3, "train_per_class": 60, "valid_per_class": 25,
-         "test_per_class": 25, "epochs": 6, "batch_size": 32, "learning_rate": 0.002,
-         "poison_fraction": 0.15}
+SMALL = {
+    "n_classes": 8,
+    "seed": 3,
+    "train_per_class": 60,
+    "valid_per_class": 25,
+    "test_per_class": 25,
+    "epochs": 6,
+    "batch_size": 32,
+    "learning_rate": 0.002,
+    "poison_fraction": 0.15,
+}
 # model name: [(trigger, target)]
 MODELS = {
     "single": [("sunglasses", 0)],
@@ -37,10 +46,21 @@ class SmallDemo(object):
         self.clean_test = self.data / "clean_test.h5"
         self.clean_train = self.data / "clean_train.h5"
         pairs = sorted({p for poison in MODELS.values() for p in poison})
-        args = [SCRIPTS / "make_demo_data.py", "--out-dir", self.data, "--n-classes", self.n_classes,
-                "--seed", SMALL["seed"], "--train-per-class", SMALL["train_per_class"],
-                "--valid-per-class", SMALL["valid_per_class"], "--test-per-class",
-                SMALL["test_per_class"]]
+        args = [
+            SCRIPTS / "make_demo_data.py",
+            "--out-dir",
+            self.data,
+            "--n-classes",
+            self.n_classes,
+            "--seed",
+            SMALL["seed"],
+            "--train-per-class",
+            SMALL["train_per_class"],
+            "--valid-per-class",
+            SMALL["valid_per_class"],
+            "--test-per-class",
+            SMALL["test_per_class"],
+        ]
         for trigger, target in pairs:
             args += ["--poison", "{}:{}".format(trigger, target)]
         _run(args)
@@ -52,21 +72,51 @@ class SmallDemo(object):
     def weights(self, name):
         path = self.root / "models" / "{}_bd_weights.h5".format(name)
         if not path.exists():
-            args = [SCRIPTS / "train_demo_badnet.py", "--train", self.clean_train,
-                    "--valid", self.clean_validation, "--n-classes", self.n_classes,
-                    "--poison-fraction", SMALL["poison_fraction"], "--epochs", SMALL["epochs"],
-                    "--batch-size", SMALL["batch_size"], "--learning-rate", SMALL["learning_rate"],
-                    "--seed", SMALL["seed"], "--threads", 2, "--out", path,
-                    "--report", self.root / "models" / "{}_training.json".format(name)]
+            args = [
+                SCRIPTS / "train_demo_badnet.py",
+                "--train",
+                self.clean_train,
+                "--valid",
+                self.clean_validation,
+                "--n-classes",
+                self.n_classes,
+                "--poison-fraction",
+                SMALL["poison_fraction"],
+                "--epochs",
+                SMALL["epochs"],
+                "--batch-size",
+                SMALL["batch_size"],
+                "--learning-rate",
+                SMALL["learning_rate"],
+                "--seed",
+                SMALL["seed"],
+                "--threads",
+                2,
+                "--out",
+                path,
+                "--report",
+                self.root / "models" / "{}_training.json".format(name),
+            ]
             for trigger, target in MODELS[name]:
                 args += ["--poison", "{}:{}".format(trigger, target)]
             _run(args)
         return path
 
     def badnet_args(self, name):
-        args = ["--badnet", "small_" + name, "--weights", str(self.weights(name)),
-                "--n-classes", str(self.n_classes), "--scaling", "x/255",
-                "--clean-validation", str(self.clean_validation), "--clean-test", str(self.clean_test)]
+        args = [
+            "--badnet",
+            "small_" + name,
+            "--weights",
+            str(self.weights(name)),
+            "--n-classes",
+            str(self.n_classes),
+            "--scaling",
+            "x/255",
+            "--clean-validation",
+            str(self.clean_validation),
+            "--clean-test",
+            str(self.clean_test),
+        ]
         for trigger, target, path in self.poisoned(name):
             args += ["--poisoned", "{}:{}:{}".format(trigger, target, path)]
         return args

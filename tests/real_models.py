@@ -1,4 +1,5 @@
 """Real challenge nets and data sets from ../shared/csaw, loaded once per test module."""
+
 import pytest
 
 from bdeval import NUM_CLASSES_CHALLENGE as N_CLASSES
@@ -12,8 +13,7 @@ MODELS = {
     "anonymous_1": ("models/anonymous_1_bd_weights.h5", "x/255", "data/clean_test_subset.h5", 0.90),
     "anonymous_2": ("models/anonymous_2_bd_weights.h5", "x/255", "data/clean_test_subset.h5", 0.90),
     # 53/60 on this subset (published 96 % on the full clean test set)
-    "multi": ("models/multi_trigger_multi_target_bd_weights.h5", "x/255",
-              "data/clean_test_subset.h5", 0.85),
+    "multi": ("models/multi_trigger_multi_target_bd_weights.h5", "x/255", "data/clean_test_subset.h5", 0.85),
     "lab3": ("models/lab3/bd_weights.h5", "raw", "data/lab3/cl_test_subset.h5", 0.90),
 }
 OTHER_SCALING = {"x/255": "raw", "raw": "x/255"}
@@ -58,4 +58,3 @@ def data(csaw):
 def clean_accuracy(model, data, name, scaling):
     ds = data(MODELS[name][2])
     return metrics.accuracy(inference.predict_labels(model(name), ds.x, scaling), ds.y)
-

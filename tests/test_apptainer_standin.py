@@ -6,6 +6,7 @@ the command are mounted). The small demo (tests/hpc_small_demo.yaml) runs once p
 through the stand-in: every job must go through the configured image with --nv, and the
 summaries must be identical.
 """
+
 import json
 import os
 import sys
@@ -19,9 +20,13 @@ from conftest import REPO, run_snakemake  # noqa: E402
 
 STANDIN = REPO / "tests" / "apptainer_standin"
 SMALL_DEMO = REPO / "tests" / "hpc_small_demo.yaml"
-SCRIPTS_PER_RULE = {"demo_data": "make_demo_data.py", "demo_badnet": "train_demo_badnet.py",
-                    "baseline": "evaluate_baseline.py", "summary": "summarize.py",
-                    "overview": "plot_overview.py"}
+SCRIPTS_PER_RULE = {
+    "demo_data": "make_demo_data.py",
+    "demo_badnet": "train_demo_badnet.py",
+    "baseline": "evaluate_baseline.py",
+    "summary": "summarize.py",
+    "overview": "plot_overview.py",
+}
 
 
 def workdir_with(tmp_path, name, **overrides):
@@ -62,8 +67,13 @@ def test_every_job_runs_in_the_configured_image_with_nv(plain_run, tmp_path):
     image.write_bytes(b"")  # the stand-in only needs the file to exist
     workdir = workdir_with(tmp_path, "run", container=str(image))
     log = tmp_path / "apptainer_calls.jsonl"
-    out = run_snakemake(workdir, "--use-apptainer", "--apptainer-args=--nv --bind {}".format(REPO),
-                        env=standin_env(log), check=True).stdout
+    out = run_snakemake(
+        workdir,
+        "--use-apptainer",
+        "--apptainer-args=--nv --bind {}".format(REPO),
+        env=standin_env(log),
+        check=True,
+    ).stdout
     assert "Activating singularity image {}".format(image) in out
 
     execs = calls(log, "exec")
@@ -90,9 +100,16 @@ def test_a_docker_address_is_pulled_once_and_then_used(tmp_path):
     url = "docker://nvcr.io/nvidia/tensorflow:23.03-tf1-py3"
     workdir = workdir_with(tmp_path, "run", container=url)
     log = tmp_path / "apptainer_calls.jsonl"
-    run_snakemake(workdir, "results/demo/data/clean_test.h5", "--use-apptainer",
-                  "--apptainer-args=--nv --bind {}".format(REPO), "--quiet", "rules",
-                  env=standin_env(log), check=True)
+    run_snakemake(
+        workdir,
+        "results/demo/data/clean_test.h5",
+        "--use-apptainer",
+        "--apptainer-args=--nv --bind {}".format(REPO),
+        "--quiet",
+        "rules",
+        env=standin_env(log),
+        check=True,
+    )
     pulls, execs = calls(log, "pull"), calls(log, "exec")
     assert [p["url"] for p in pulls] == [url]
     assert len(execs) == 1 and execs[0]["image"] == pulls[0]["name"] and execs[0]["nv"]
@@ -108,8 +125,15 @@ def test_the_standin_refuses_what_a_real_container_could_not_see(tmp_path):
     image.write_bytes(b"")
     workdir = workdir_with(tmp_path, "run", container=str(image))
     log = tmp_path / "apptainer_calls.jsonl"
-    proc = run_snakemake(workdir, "results/demo/data/clean_test.h5", "--use-apptainer",
-                         "--apptainer-args=--nv", "--quiet", "rules", env=standin_env(log))
+    proc = run_snakemake(
+        workdir,
+        "results/demo/data/clean_test.h5",
+        "--use-apptainer",
+        "--apptainer-args=--nv",
+        "--quiet",
+        "rules",
+        env=standin_env(log),
+    )
     assert proc.returncode != 0
     (call,) = calls(log, "exec")
     assert call["invisible"] and all(p.startswith(str(REPO)) for p in call["invisible"])

@@ -1,4 +1,5 @@
 """Bad data files: each raises InputError with ONE line naming the file and the problem."""
+
 import logging
 import os
 
@@ -12,8 +13,8 @@ from bdeval.weights import load_model, read_weight_arrays
 
 from bad_input_helpers import DATA, WEIGHTS, faces, input_error, write_h5  # noqa: F401
 
-
 # ---------------------------------------------------------------- a valid synthetic file loads
+
 
 def test_valid_synthetic_dataset_loads(tmp_path):
     """Control case: the bad-data tests below differ from this file in one thing only."""
@@ -25,6 +26,7 @@ def test_valid_synthetic_dataset_loads(tmp_path):
 
 
 # ---------------------------------------------------------------- missing and unreadable files
+
 
 def test_missing_weights_file(tmp_path):
     path = tmp_path / "nope_bd_weights.h5"
@@ -73,6 +75,7 @@ def test_text_file_is_not_hdf5(tmp_path, kind):
 
 # ---------------------------------------------------------------- data sets
 
+
 def test_hdf5_without_data(tmp_path):
     path = write_h5(tmp_path / "no_data.h5", label=np.zeros(4, np.float32), images=faces())
     with input_error(path, "no 'data' dataset", "images, label"):
@@ -99,16 +102,20 @@ def test_weights_file_given_as_data(csaw):
 
 @pytest.mark.parametrize("shape", [(4, 3, 32, 32), (4, 55, 47), (4, 47, 55, 3), (4, 1, 55, 47)])
 def test_wrong_image_shape_in_hdf5(tmp_path, shape):
-    path = write_h5(tmp_path / "cifar.h5", data=np.full(shape, 100, np.float32),
-                    label=np.zeros(4, np.float32))
+    path = write_h5(
+        tmp_path / "cifar.h5", data=np.full(shape, 100, np.float32), label=np.zeros(4, np.float32)
+    )
     with input_error(path, "'data' has shape {}".format(shape), "expected (N, 3, 55, 47)"):
         load_dataset(path)
 
 
-@pytest.mark.parametrize("labels,span", [
-    ([0, 5, 9, 1282], "[0, 1282]"),
-    ([3, -1, 2, 0], "[-1, 3]"),
-])
+@pytest.mark.parametrize(
+    "labels,span",
+    [
+        ([0, 5, 9, 1282], "[0, 1282]"),
+        ([3, -1, 2, 0], "[-1, 3]"),
+    ],
+)
 def test_labels_out_of_range(tmp_path, labels, span):
     path = write_h5(tmp_path / "labels.h5", data=faces(), label=np.array(labels, np.float32))
     with input_error(path, "labels span " + span, "outside [0, 9]"):
@@ -156,8 +163,9 @@ def test_non_numeric_labels(tmp_path):
 
 
 def test_empty_dataset(tmp_path):
-    path = write_h5(tmp_path / "none.h5", data=np.zeros((0, 3, 55, 47), np.float32),
-                    label=np.zeros(0, np.float32))
+    path = write_h5(
+        tmp_path / "none.h5", data=np.zeros((0, 3, 55, 47), np.float32), label=np.zeros(0, np.float32)
+    )
     with input_error(path, "empty"):
         load_dataset(path)
 

@@ -1,4 +1,5 @@
 """PNG/JPEG inputs: wrong size, not an image, folders."""
+
 import os
 
 import pytest
@@ -8,8 +9,8 @@ from bdeval.images import list_images, load_image
 
 from bad_input_helpers import DATA, WEIGHTS, faces, input_error, write_h5  # noqa: F401
 
-
 # ---------------------------------------------------------------- images
+
 
 def save_rgb(path, width, height, fmt):
     Image.new("RGB", (width, height), (120, 60, 30)).save(str(path), format=fmt)
@@ -24,32 +25,37 @@ def test_right_size_png_and_jpeg_load(tmp_path):
     assert png[0, 0].tolist() == [120, 60, 30]
 
 
-@pytest.mark.parametrize("name,fmt,size", [
-    ("small.png", "PNG", (32, 32)),
-    ("rotated.png", "PNG", (55, 47)),  # width and height swapped
-    ("big.jpg", "JPEG", (94, 110)),
-    ("big.jpeg", "JPEG", (47, 56)),
-])
+@pytest.mark.parametrize(
+    "name,fmt,size",
+    [
+        ("small.png", "PNG", (32, 32)),
+        ("rotated.png", "PNG", (55, 47)),  # width and height swapped
+        ("big.jpg", "JPEG", (94, 110)),
+        ("big.jpeg", "JPEG", (47, 56)),
+    ],
+)
 def test_image_with_wrong_size(tmp_path, name, fmt, size):
     """Sizes are said one way, as in the README: height first, 'expected 55 high x 47 wide'."""
     width, height = size
     path = save_rgb(tmp_path / name, width, height, fmt)
-    with input_error(path, "image is {} high x {} wide".format(height, width),
-                     "expected 55 high x 47 wide"):
+    with input_error(path, "image is {} high x {} wide".format(height, width), "expected 55 high x 47 wide"):
         load_image(path)
 
 
-@pytest.mark.parametrize("name,content", [
-    ("notes.png", b"hello, I am a text file\n"),
-    ("empty.jpg", b""),
-    ("half.png", None),  # a real PNG cut in half
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("notes.png", b"hello, I am a text file\n"),
+        ("empty.jpg", b""),
+        ("half.png", None),  # a real PNG cut in half
+    ],
+)
 def test_file_that_is_not_an_image(tmp_path, name, content):
     path = tmp_path / name
     if content is None:
         save_rgb(tmp_path / "whole.png", 47, 55, "PNG")
         whole = (tmp_path / "whole.png").read_bytes()
-        content = whole[:len(whole) // 2]
+        content = whole[: len(whole) // 2]
     path.write_bytes(content)
     with input_error(path, "not a readable PNG/JPEG image"):
         load_image(path)
@@ -78,6 +84,8 @@ def test_list_images_of_a_folder(tmp_path):
         load_image(found[4])
     with input_error(missing, "no such file"):
         load_image(found[6])
-    assert list_images([tmp_path / "empty_dir_does_not_exist"]) == [str(tmp_path / "empty_dir_does_not_exist")]
+    assert list_images([tmp_path / "empty_dir_does_not_exist"]) == [
+        str(tmp_path / "empty_dir_does_not_exist")
+    ]
     (tmp_path / "empty").mkdir()
     assert list_images([tmp_path / "empty"]) == []

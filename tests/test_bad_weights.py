@@ -9,8 +9,8 @@ from bdeval.weights import check_weight_arrays, load_model, read_weight_arrays
 
 from bad_input_helpers import DATA, WEIGHTS, faces, input_error, write_h5  # noqa: F401
 
-
 # ---------------------------------------------------------------- weight files of another architecture
+
 
 def edit_weights(path, edit):
     with h5py.File(str(path), "r+") as handle:
@@ -77,10 +77,13 @@ def test_output_layer_with_10_classes(weights_copy):
 
 
 def test_conv_kernel_with_wrong_shape(weights_copy):
-    edit_weights(weights_copy, lambda handle: replace(
-        handle, "conv_2/conv_2/kernel:0", np.zeros((5, 5, 20, 40), np.float32)))
-    with input_error(weights_copy, "layer 'conv_2' has weight shapes", "(5, 5, 20, 40)",
-                     "expected [(3, 3, 20, 40), (40,)]"):
+    edit_weights(
+        weights_copy,
+        lambda handle: replace(handle, "conv_2/conv_2/kernel:0", np.zeros((5, 5, 20, 40), np.float32)),
+    )
+    with input_error(
+        weights_copy, "layer 'conv_2' has weight shapes", "(5, 5, 20, 40)", "expected [(3, 3, 20, 40), (40,)]"
+    ):
         load_model(weights_copy, N_CLASSES)
 
 

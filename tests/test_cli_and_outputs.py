@@ -1,4 +1,5 @@
 """The CLI error contract of errors.run_cli and the all-or-nothing outputs.atomic_path."""
+
 import os
 
 import pytest
@@ -9,8 +10,8 @@ from bdeval.outputs import atomic_path
 
 from bad_input_helpers import DATA, WEIGHTS, faces, input_error, write_h5  # noqa: F401
 
-
 # ---------------------------------------------------------------- CLI contract
+
 
 def test_run_cli_turns_input_error_into_exit_2_and_one_line(capsys):
     def main(argv):
@@ -58,6 +59,7 @@ def test_run_cli_does_not_hide_programming_errors():
 
 
 # ---------------------------------------------------------------- atomic outputs
+
 
 def test_atomic_path_leaves_no_file_when_the_body_raises(tmp_path):
     target = tmp_path / "out" / "result.json"

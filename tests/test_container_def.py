@@ -5,6 +5,7 @@ What stays unverified here: the base image itself (nvcr.io is not reachable) and
 TensorFlow 1.15 with Python 3.8 (tests/test_python_compat.py runs the same self-test on the
 host stacks).
 """
+
 import os
 import re
 import shutil
@@ -34,8 +35,11 @@ def sections():
 
 
 def pins():
-    return [line.split("#")[0].strip() for line in REQUIREMENTS.read_text().splitlines()
-            if line.split("#")[0].strip()]
+    return [
+        line.split("#")[0].strip()
+        for line in REQUIREMENTS.read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
 
 
 def test_definition_builds_on_nvidias_last_tf1_image_and_tests_our_code():
@@ -61,8 +65,9 @@ def test_every_extra_package_is_pinned():
 
 
 def run(cmd, **kwargs):
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, **kwargs)
+    return subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, **kwargs
+    )
 
 
 @pytest.mark.skipif(sys.version_info < (3, 8), reason="modern stack only")
@@ -73,16 +78,27 @@ def test_post_installs_the_pins_on_python_3_8_and_keeps_the_images_numpy(tmp_pat
     venv = tmp_path / "image"
     assert run([exe, "-m", "venv", str(venv)]).returncode == 0
     python = str(venv / "bin" / "python")
-    image = run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                 "--only-binary=:all:", "numpy==" + IMAGE_NUMPY])
+    image = run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+            "numpy==" + IMAGE_NUMPY,
+        ]
+    )
     if image.returncode != 0:
         pytest.skip("cannot install from the package index here:\n" + image.stdout[-1500:])
     opt = tmp_path / "opt"
     opt.mkdir()
     shutil.copyfile(str(REQUIREMENTS), str(opt / "requirements-container.txt"))
     post = sections()["post"].replace("cd /opt/bdeval", "cd '{}'".format(opt))
-    env = dict(os.environ, PATH=os.pathsep.join([str(venv / "bin"), os.environ["PATH"]]),
-               PIP_ONLY_BINARY=":all:")
+    env = dict(
+        os.environ, PATH=os.pathsep.join([str(venv / "bin"), os.environ["PATH"]]), PIP_ONLY_BINARY=":all:"
+    )
     proc = run(["sh", "-c", post], env=env, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-4000:]
     installed = dict(line.split("==") for line in (opt / "packages.txt").read_text().split())

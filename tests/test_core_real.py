@@ -14,8 +14,8 @@ from bdeval import deepid, inference, metrics
 from bdeval.datasets import load_dataset, save_dataset
 from real_models import ATTACKS, MODELS, OTHER_SCALING, clean_accuracy
 
-
 # ---------------------------------------------------------------- real data in the right layout
+
 
 def test_real_clean_data_layout(data):
     ds = data("data/clean_test_subset.h5")
@@ -65,6 +65,7 @@ def test_save_dataset_round_trip_in_challenge_layout(data, tmp_path):
 
 # ---------------------------------------------------------------- accuracy and attack success
 
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_clean_accuracy_with_right_scaling(model, data, name):
     acc = clean_accuracy(model, data, name, MODELS[name][1])
@@ -102,6 +103,7 @@ def test_metrics_on_known_values():
 
 
 # ---------------------------------------------------------------- inference helpers
+
 
 def test_scale():
     x = np.array([[0.0, 127.5, 255.0]], np.float32)

@@ -1,5 +1,6 @@
 """The whole grid on the REAL challenge weights and the shared image subsets (config/csaw_ci.yaml):
 baseline, pruning, fine-pruning, STRIP and Neural Cleanse (small budget) for all five nets."""
+
 import csv
 import math
 import shutil
@@ -23,7 +24,7 @@ def absolute(value, shared):
     if isinstance(value, list):
         return [absolute(v, shared) for v in value]
     if isinstance(value, str) and value.startswith("../shared/"):
-        return str(shared / value[len("../shared/"):])
+        return str(shared / value[len("../shared/") :])
     return value
 
 
@@ -36,9 +37,25 @@ def grid(csaw, tmp_path_factory):
     with open(str(workdir / "csaw_ci.yaml"), "w") as handle:
         yaml.safe_dump(config, handle)
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--cores", "2", "--configfile", str(workdir / "csaw_ci.yaml"), "--quiet", "rules"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "2",
+            "--configfile",
+            str(workdir / "csaw_ci.yaml"),
+            "--quiet",
+            "rules",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     with open(str(workdir / "results" / "summary_wide.csv")) as handle:
         rows = list(csv.DictReader(handle))
@@ -48,8 +65,14 @@ def grid(csaw, tmp_path_factory):
 
 
 def pick(rows, badnet, defense, drop=None, variant=None):
-    return [r for r in rows if r["badnet"] == badnet and r["defense"] == defense
-            and (drop is None or r["drop_pct"] == drop) and (variant is None or r["variant"] == variant)]
+    return [
+        r
+        for r in rows
+        if r["badnet"] == badnet
+        and r["defense"] == defense
+        and (drop is None or r["drop_pct"] == drop)
+        and (variant is None or r["variant"] == variant)
+    ]
 
 
 def value(row, column):
@@ -70,9 +93,15 @@ def test_baselines_show_the_known_behaviour(grid):
     assert base["anonymous_2"]["note"] == "no poisoned data" and base["anonymous_2"]["asr_mean"] == ""
 
 
-@pytest.mark.parametrize("defense,variants", [
-    ("pruning", {"repaired", "goodnet"}), ("fine_pruning", {"repaired", "goodnet"}),
-    ("strip", {"goodnet"}), ("neural_cleanse", {"goodnet"})])
+@pytest.mark.parametrize(
+    "defense,variants",
+    [
+        ("pruning", {"repaired", "goodnet"}),
+        ("fine_pruning", {"repaired", "goodnet"}),
+        ("strip", {"goodnet"}),
+        ("neural_cleanse", {"goodnet"}),
+    ],
+)
 def test_every_defense_row_is_present_and_sane(grid, defense, variants):
     rows, _ = grid
     for net in NETS:
@@ -81,8 +110,13 @@ def test_every_defense_row_is_present_and_sane(grid, defense, variants):
             assert {r["variant"] for r in found} == variants, (net, defense, drop)
             for r in found:
                 for column, text in r.items():
-                    if text and column.split(":")[0] in ("clean_acc_test", "asr", "detection",
-                                                           "asr_mean", "false_alarm_clean"):
+                    if text and column.split(":")[0] in (
+                        "clean_acc_test",
+                        "asr",
+                        "detection",
+                        "asr_mean",
+                        "false_alarm_clean",
+                    ):
                         assert 0.0 <= float(text) <= 1.0, (net, defense, drop, column)
                 if r["variant"] == "goodnet":
                     for column in r:

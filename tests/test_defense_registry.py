@@ -5,6 +5,7 @@ The toy defense is a real, if weak, one: the GoodNet calls an input poisoned whe
 more confident than on all but drop% of the clean validation faces. It runs on the real
 sunglasses net in a copy of the workflow. Modern stack only (needs Snakemake).
 """
+
 import json
 import shutil
 
@@ -20,7 +21,7 @@ from workflow_helpers import read_summary, real_sunglasses_config, write_config 
 from bdeval import defenses, rows  # noqa: E402
 from bdeval.images import save_image  # noqa: E402
 
-TOY_RULES = '''
+TOY_RULES = """
 rule toy:
     input:
         unpack(badnet_inputs),
@@ -47,7 +48,7 @@ rule toy_plot:
         bench_path("{badnet}/toy_plot")
     shell:
         f"{PYTHON} {SCRIPTS}/toy_defense.py" " --out-png {output} > {log} 2>&1"
-'''
+"""
 
 TOY_SCRIPT = '''#!/usr/bin/env python
 """Toy defense: flag inputs the badnet is over-confident on (FRR = drop% on clean validation)."""
@@ -124,15 +125,16 @@ def goodnet_answer(spec, x_raw, batch_size=256):
     return answer_with(load_model(spec["weights"], spec["n_classes"]), spec, x_raw, batch_size)
 '''
 
-TOY_ENTRY = '''
+TOY_ENTRY = """
 REGISTRY += (
     defense("toy", "toy.smk", {"toy_confidence": "bdeval.toy_confidence"},
             plots=["results/{badnet}/toy/plots/mark.png"], fraction_columns=["flagged_share"]),
 )
-'''
+"""
 
-IGNORE = shutil.ignore_patterns(".git", ".venv*", ".snakemake", ".bench", "results", "tests",
-                                "__pycache__", "*.pyc")
+IGNORE = shutil.ignore_patterns(
+    ".git", ".venv*", ".snakemake", ".bench", "results", "tests", "__pycache__", "*.pyc"
+)
 
 
 @pytest.fixture(scope="module")
@@ -180,8 +182,16 @@ def test_the_per_image_command_answers_with_the_toy_goodnet(toy_workflow, tmp_pa
     for i, face in enumerate(faces):
         paths.append(tmp_path / "face_{}.png".format(i))
         save_image(paths[-1], face)
-    command = ["--badnet", "sunglasses", "--defense", "toy", "--drop", "10", "--results",
-               work / "results"] + paths
+    command = [
+        "--badnet",
+        "sunglasses",
+        "--defense",
+        "toy",
+        "--drop",
+        "10",
+        "--results",
+        work / "results",
+    ] + paths
     proc = run_python([toy_workflow["repo"] / "scripts" / "classify_image.py"] + command, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     got = [int(line.split("\t")[1]) for line in proc.stdout.splitlines()]
@@ -189,8 +199,11 @@ def test_the_per_image_command_answers_with_the_toy_goodnet(toy_workflow, tmp_pa
     from bdeval.inference import predict_proba
     from bdeval.weights import load_model
 
-    proba = predict_proba(load_model(spec["weights"] if spec["weights"].startswith("/") else
-                                     str(work / spec["weights"]), 1283), faces, "x/255")
+    proba = predict_proba(
+        load_model(spec["weights"] if spec["weights"].startswith("/") else str(work / spec["weights"]), 1283),
+        faces,
+        "x/255",
+    )
     expected = np.where(proba.max(axis=1) > spec["threshold"], 1283, proba.argmax(axis=1))
     assert got == [int(y) for y in expected]
 
@@ -198,7 +211,8 @@ def test_the_per_image_command_answers_with_the_toy_goodnet(toy_workflow, tmp_pa
     proc = run_script("classify_image.py", *command, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
-        "error: --defense: no defense named 'toy' (known: {})".format(", ".join(defenses.names())))
+        "error: --defense: no defense named 'toy' (known: {})".format(", ".join(defenses.names()))
+    )
 
 
 def test_an_unknown_defense_in_the_config_is_one_line(tmp_path, csaw):

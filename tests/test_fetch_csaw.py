@@ -1,4 +1,5 @@
 """Fetching the real challenge files: checksums, shapes and sizes, clear errors, nothing half-written."""
+
 import hashlib
 import os
 import shutil
@@ -15,8 +16,12 @@ FETCH = str(REPO / "scripts" / "fetch_csaw.py")
 
 
 def fetch(*args):
-    return subprocess.run([sys.executable, FETCH] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True)
+    return subprocess.run(
+        [sys.executable, FETCH] + list(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
 
 
 def one_error_line(proc):
@@ -67,8 +72,12 @@ def test_failed_download_says_which_file_to_place_where(tmp_path):
 
 
 def lab3_local_copy(csaw, root):
-    for rel, src in (("cl/valid.h5", "cl_test_subset.h5"), ("cl/test.h5", "cl_test_subset.h5"),
-                     ("bd/bd_valid.h5", "bd_test_subset.h5"), ("bd/bd_test.h5", "bd_test_subset.h5")):
+    for rel, src in (
+        ("cl/valid.h5", "cl_test_subset.h5"),
+        ("cl/test.h5", "cl_test_subset.h5"),
+        ("bd/bd_valid.h5", "bd_test_subset.h5"),
+        ("bd/bd_test.h5", "bd_test_subset.h5"),
+    ):
         dst = root / "lab3" / "data" / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(str(csaw / "data" / "lab3" / src), str(dst))
@@ -103,9 +112,21 @@ def test_split_is_stratified_seeded_and_complete(csaw, tmp_path):
     outs = []
     for run in ("a", "b"):
         valid, test = tmp_path / (run + "_valid.h5"), tmp_path / (run + "_test.h5")
-        proc = subprocess.run([sys.executable, script, str(csaw / "data" / "clean_test_subset.h5"),
-                               "--validation", str(valid), "--test", str(test), "--seed", "3"],
-                              stderr=subprocess.PIPE, universal_newlines=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                script,
+                str(csaw / "data" / "clean_test_subset.h5"),
+                "--validation",
+                str(valid),
+                "--test",
+                str(test),
+                "--seed",
+                "3",
+            ],
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+        )
         assert proc.returncode == 0, proc.stderr
         outs.append((load_dataset(str(valid)), load_dataset(str(test))))
     (va, ta), (vb, tb) = outs

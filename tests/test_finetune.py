@@ -3,6 +3,7 @@ on the check part and the checkpoint handed back (bdeval.budget: NumPy; bdeval.f
 
 Real weights: test_finetune_real.py. Python 3.7 syntax only: the suite also runs on TF 1.15.
 """
+
 import subprocess
 import sys
 
@@ -12,8 +13,8 @@ import pytest
 from bdeval import budget
 from conftest import SCRIPTS
 
-
 # ---------------------------------------------------------------- the split (NumPy)
+
 
 def test_split_is_stratified_where_classes_allow_and_covers_every_image_once():
     y = np.array([0] * 9 + [1] * 5 + [2] * 2 + list(range(3, 13)))  # 16 + 10 single images
@@ -49,6 +50,7 @@ def test_split_of_single_images_and_of_two_images():
 
 # ---------------------------------------------------------------- the budget (NumPy)
 
+
 def test_budget_is_counted_in_images_of_the_check_part():
     # 30 images, drop 10 %: 3 may be lost, 4 may not; 6 images, drop 10 %: none may be lost
     assert budget.within_budget(30, 27, 30, 10) and not budget.within_budget(30, 26, 30, 10)
@@ -57,8 +59,10 @@ def test_budget_is_counted_in_images_of_the_check_part():
 
 
 def cps(*specs):
-    return [dict(epoch=i, check_correct=c, **({"trigger_rate": r} if r is not None else {}))
-            for i, (c, r) in enumerate(specs)]
+    return [
+        dict(epoch=i, check_correct=c, **({"trigger_rate": r} if r is not None else {}))
+        for i, (c, r) in enumerate(specs)
+    ]
 
 
 def test_selection_best_check_accuracy_within_budget_later_epoch_on_ties():
@@ -84,12 +88,18 @@ def test_early_stop_after_patience_epochs_below_the_best():
 
 def test_the_numpy_core_imports_without_tensorflow():
     code = "import sys; import bdeval.budget; print('tensorflow' in sys.modules)"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=str(SCRIPTS), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=str(SCRIPTS),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stderr
 
 
 # ---------------------------------------------------------------- the routine on a small demo net
+
 
 def test_fine_tune_checkpoints_and_choice_on_the_demo(small_demo):  # noqa: F811
     from bdeval import finetune, tfcompat
@@ -104,17 +114,28 @@ def test_fine_tune_checkpoints_and_choice_on_the_demo(small_demo):  # noqa: F811
     start = model.get_weights()
     base = int(np.sum(predict_labels(model, valid.x[check], "x/255") == valid.y[check]))
     check_set = finetune.Dataset(valid.x[check], valid.y[check])
-    result = finetune.fine_tune(model, lambda e: (valid.x[tuning], valid.y[tuning]), check_set,
-                                "x/255", base, 2, epochs=3, patience=3, batch_size=32,
-                                learning_rate=1e-3, seed=1)
+    result = finetune.fine_tune(
+        model,
+        lambda e: (valid.x[tuning], valid.y[tuning]),
+        check_set,
+        "x/255",
+        base,
+        2,
+        epochs=3,
+        patience=3,
+        batch_size=32,
+        learning_rate=1e-3,
+        seed=1,
+    )
     assert [c["epoch"] for c in result.checkpoints] == [0, 1, 2, 3]
     assert result.checkpoints[0]["check_correct"] == base
     assert all(np.array_equal(a, b) for a, b in zip(result.weights[0], start))
     assert result.chosen == budget.select_checkpoint(result.checkpoints, base, len(check), 2)
     for cp, weights in zip(result.checkpoints, result.weights):  # each figure is its own net's
         model.set_weights(weights)
-        assert cp["check_correct"] == int(np.sum(
-            predict_labels(model, valid.x[check], "x/255") == valid.y[check]))
+        assert cp["check_correct"] == int(
+            np.sum(predict_labels(model, valid.x[check], "x/255") == valid.y[check])
+        )
 
 
 # pytest fixture import (after the tests that name it: flake8 F811 as in the other modules)
@@ -125,8 +146,10 @@ def test_a_small_check_part_says_it_cannot_vouch_for_the_budget():
     # 6 check images (the 30-face split): a 50-point loss can go unseen; 2309 (the challenge's
     # validation set x 0.2) vouch for 2 %
     note = budget.small_check_note(6, 2)
-    assert note == ("only 6 check images: a clean-accuracy loss of up to 50 points can go unseen "
-                    "(budget 2 %); give more clean images")
+    assert note == (
+        "only 6 check images: a clean-accuracy loss of up to 50 points can go unseen "
+        "(budget 2 %); give more clean images"
+    )
     assert budget.small_check_note(2309, 2) is None
     assert budget.small_check_note(30, 10) is None and budget.small_check_note(30, 4) is not None
     assert budget.join_notes(None, "a", "", "b") == "a; b" and budget.join_notes(None) is None

@@ -3,6 +3,7 @@ as validation (24 tuning + 6 check), the other 30 as test, as tests/workflow_hel
 
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
+
 import json
 import subprocess
 import sys
@@ -20,8 +21,12 @@ DROPS = ["2", "4", "10"]
 
 
 def run_script(name, *args):
-    proc = subprocess.run([sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     return proc.stdout
 
@@ -37,17 +42,39 @@ def real(csaw, tmp_path_factory):
     root = tmp_path_factory.mktemp("finetune_real")
     config, _ = real_sunglasses_config(csaw, root)
     b = config["badnets"][0]
-    args = ["--badnet", b["name"], "--weights", b["weights"], "--n-classes", "1283", "--scaling",
-            b["scaling"], "--clean-validation", root / b["clean_validation"], "--clean-test",
-            root / b["clean_test"], "--poisoned", "sunglasses:0:" + b["poisoned"][0]["file"],
-            "--threads", "2"]
+    args = [
+        "--badnet",
+        b["name"],
+        "--weights",
+        b["weights"],
+        "--n-classes",
+        "1283",
+        "--scaling",
+        b["scaling"],
+        "--clean-validation",
+        root / b["clean_validation"],
+        "--clean-test",
+        root / b["clean_test"],
+        "--poisoned",
+        "sunglasses:0:" + b["poisoned"][0]["file"],
+        "--threads",
+        "2",
+    ]
     out = root / "pruning"
     outs = []
-    for flag, name in (("--out-weights", "w.h5"), ("--out-goodnet", "g.json"),
-                       ("--out-records", "r.json"), ("--out-rows", "rows.json")):
+    for flag, name in (
+        ("--out-weights", "w.h5"),
+        ("--out-goodnet", "g.json"),
+        ("--out-records", "r.json"),
+        ("--out-rows", "rows.json"),
+    ):
         outs += [flag] + [out / d / name for d in DROPS]
-    for flag, name in (("--out-curve", "c.csv"), ("--out-curve-json", "c.json"),
-                       ("--out-maps", "m.npz"), ("--out-summary", "s.json")):
+    for flag, name in (
+        ("--out-curve", "c.csv"),
+        ("--out-curve-json", "c.json"),
+        ("--out-maps", "m.npz"),
+        ("--out-summary", "s.json"),
+    ):
         outs += [flag, out / name]
     run_script("prune_badnet.py", *(args + ["--drops"] + DROPS + outs))
     return root, args, out
@@ -56,10 +83,24 @@ def real(csaw, tmp_path_factory):
 def fine_prune(real, drop, pruned, name, *extra):
     root, args, _ = real
     out = root / name
-    log = run_script("fine_prune.py", *(args + ["--pruned-weights", pruned, "--drop", drop] +
-                                        list(extra) + [
-        "--out-weights", out / "w.h5", "--out-goodnet", out / "g.json", "--out-json", out / "f.json",
-        "--out-rows", out / "rows.json"]))
+    log = run_script(
+        "fine_prune.py",
+        *(
+            args
+            + ["--pruned-weights", pruned, "--drop", drop]
+            + list(extra)
+            + [
+                "--out-weights",
+                out / "w.h5",
+                "--out-goodnet",
+                out / "g.json",
+                "--out-json",
+                out / "f.json",
+                "--out-rows",
+                out / "rows.json",
+            ]
+        ),
+    )
     rows = {r["variant"]: r for r in read(out / "rows.json")}
     return out, read(out / "f.json"), rows, log
 
@@ -77,7 +118,9 @@ def test_fine_pruning_stays_within_budget_or_says_so(real, drop):
     # clean_acc_valid is the check part's accuracy, never the trained-on images'
     assert rows["repaired"]["clean_acc_valid"] * n == pytest.approx(
         [c for c in record["checkpoints"] if c["epoch"] == record["best_epoch"]][0]["check_correct"]
-        if record["best_epoch"] is not None else record["badnet_check_correct"])
+        if record["best_epoch"] is not None
+        else record["badnet_check_correct"]
+    )
     base_correct = record["badnet_check_correct"]
     good_correct = round(rows["goodnet"]["clean_acc_valid"] * n)
     assert budget.within_budget(base_correct, good_correct, n, float(drop))
@@ -88,8 +131,9 @@ def test_fine_pruning_stays_within_budget_or_says_so(real, drop):
         assert rows["goodnet"]["detection"]["sunglasses"] == 0 and rows["goodnet"]["false_alarm_clean"] == 0
         saved = read_weight_arrays(out / "w.h5")
         original = read_weight_arrays(args[args.index("--weights") + 1])
-        assert all(np.array_equal(saved[k][i], original[k][i]) for k in original
-                   for i in range(len(original[k])))
+        assert all(
+            np.array_equal(saved[k][i], original[k][i]) for k in original for i in range(len(original[k]))
+        )
     else:
         badnet_test = _badnet_test_accuracy(real)
         assert rows["repaired"]["clean_acc_test"] >= badnet_test - (float(drop) + 5) / 100.0 - 1e-9
@@ -113,8 +157,9 @@ def test_where_fine_tuning_only_hurts_the_starting_net_is_handed_back(real):
     part, so the starting net itself (epoch 0) is handed back, bit for bit."""
     root, args, _ = real
     weights = args[args.index("--weights") + 1]
-    out, record, rows, _ = fine_prune(real, "2", weights, "hurts", "--learning-rate", "0.01",
-                                      "--epochs", "3", "--patience", "2")
+    out, record, rows, _ = fine_prune(
+        real, "2", weights, "hurts", "--learning-rate", "0.01", "--epochs", "3", "--patience", "2"
+    )
     checkpoints = record["checkpoints"]
     start = checkpoints[0]["check_correct"]
     assert start == record["badnet_check_correct"]  # the starting net is the badnet
@@ -122,8 +167,7 @@ def test_where_fine_tuning_only_hurts_the_starting_net_is_handed_back(real):
     assert len(checkpoints) >= 3 and all(c["check_correct"] < start for c in checkpoints[1:])
     assert record["best_epoch"] == 0 and rows["repaired"]["note"].startswith(finetune.STARTING_NET)
     saved, original = read_weight_arrays(out / "w.h5"), read_weight_arrays(weights)
-    assert all(np.array_equal(saved[k][i], original[k][i]) for k in original
-               for i in range(len(original[k])))
+    assert all(np.array_equal(saved[k][i], original[k][i]) for k in original for i in range(len(original[k])))
     # its GoodNet never disagrees with the badnet
     spec = goodnet.load_spec(out / "g.json")
     test = load_dataset(args[args.index("--clean-test") + 1], 1283)

@@ -1,4 +1,5 @@
 """MAD anomaly index and flagging rule of Neural Cleanse (plain NumPy)."""
+
 import numpy as np
 import pytest
 
@@ -7,14 +8,12 @@ from bdeval import mad
 
 def test_anomaly_index_on_an_odd_count():
     norms = [1.0, 2.0, 3.0, 4.0, 100.0]  # median 3, deviations 2 1 0 1 97 -> MAD 1
-    np.testing.assert_allclose(mad.anomaly_index(norms),
-                               np.array([2, 1, 0, 1, 97]) / 1.4826)
+    np.testing.assert_allclose(mad.anomaly_index(norms), np.array([2, 1, 0, 1, 97]) / 1.4826)
 
 
 def test_anomaly_index_on_an_even_count():
     norms = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]  # median 35; deviations 25 15 5 5 15 25 -> MAD 15
-    np.testing.assert_allclose(mad.anomaly_index(norms),
-                               np.array([25, 15, 5, 5, 15, 25]) / (1.4826 * 15))
+    np.testing.assert_allclose(mad.anomaly_index(norms), np.array([25, 15, 5, 5, 15, 25]) / (1.4826 * 15))
 
 
 def test_zero_mad():

@@ -4,6 +4,7 @@ flagged, the per-image command, and the real sunglasses net within its budget.
 
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
+
 import json
 
 import numpy as np
@@ -24,26 +25,64 @@ DROP = "20"
 
 def scan(badnet_args, label, root):
     """A real short scan of one label: its reversed trigger in root/t.npz."""
-    run("nc_scan_shard.py", *(list(badnet_args) + [
-        "--first", label, "--last", label, "--threads", 2, "--seed", 1,
-        "--progress-dir", root / "progress", "--out", root / "t.npz"]))
+    run(
+        "nc_scan_shard.py",
+        *(
+            list(badnet_args)
+            + [
+                "--first",
+                label,
+                "--last",
+                label,
+                "--threads",
+                2,
+                "--seed",
+                1,
+                "--progress-dir",
+                root / "progress",
+                "--out",
+                root / "t.npz",
+            ]
+        ),
+    )
     return root / "t.npz"
 
 
 def prune(badnet_args, flagged, triggers, out, drop=DROP):
     out.mkdir(parents=True, exist_ok=True)
     (out / "nc.json").write_text(json.dumps({"flagged": flagged}))
-    log = run("nc_prune.py", *(list(badnet_args) + [
-        "--summary", out / "nc.json", "--triggers", triggers, "--drop", drop, "--threads", 2,
-        "--out-weights", out / "repaired_weights.h5", "--out-goodnet", out / "goodnet.json",
-        "--out-json", out / "nc_pruning.json", "--out-rows", out / "rows.json"]))
+    log = run(
+        "nc_prune.py",
+        *(
+            list(badnet_args)
+            + [
+                "--summary",
+                out / "nc.json",
+                "--triggers",
+                triggers,
+                "--drop",
+                drop,
+                "--threads",
+                2,
+                "--out-weights",
+                out / "repaired_weights.h5",
+                "--out-goodnet",
+                out / "goodnet.json",
+                "--out-json",
+                out / "nc_pruning.json",
+                "--out-rows",
+                out / "rows.json",
+            ]
+        ),
+    )
     return read(out / "nc_pruning.json"), {r["variant"]: r for r in read(out / "rows.json")}, log
 
 
 def assert_budget_holds(record, row, drop):
     n = record["check_images"]
-    assert budget.within_budget(record["badnet_check_correct"], round(row["clean_acc_valid"] * n), n,
-                                float(drop))
+    assert budget.within_budget(
+        record["badnet_check_correct"], round(row["clean_acc_valid"] * n), n, float(drop)
+    )
 
 
 def assert_pruned_as_recorded(weights, badnet_weights, record):
@@ -57,6 +96,7 @@ def assert_pruned_as_recorded(weights, badnet_weights, record):
 
 
 # ---------------------------------------------------------------- ranking and rule (NumPy)
+
 
 def test_rankings_of_several_labels_interleave_and_only_excited_neurons_count():
     rises = {3: np.array([0.5, 0.4, -0.1, 0.0, 0.3]), 1: np.array([0.1, 0.2, 0.9, 0.8, -1.0])}
@@ -89,13 +129,16 @@ def test_the_curve_answers_as_the_net_with_zeroed_outgoing_weights():
 
 # ---------------------------------------------------------------- the script on the small demo
 
+
 @pytest.fixture(scope="module")
 def triggers(small_demo, tmp_path_factory):  # noqa: F811
     """The reversed trigger of label 0, the target of the single-target demo BadNet."""
     return scan(small_demo.badnet_args("single"), 0, tmp_path_factory.mktemp("nc_prune"))
 
 
-def test_pruning_lowers_the_asr_of_the_flagged_target_within_budget(small_demo, triggers, tmp_path):  # noqa: F811,E501
+def test_pruning_lowers_the_asr_of_the_flagged_target_within_budget(
+    small_demo, triggers, tmp_path
+):  # noqa: F811,E501
     results = tmp_path / "results"
     out = results / "small_single" / "nc_pruning" / DROP
     record, rows, log = prune(small_demo.badnet_args("single"), [0], triggers, out)
@@ -113,7 +156,8 @@ def test_pruning_lowers_the_asr_of_the_flagged_target_within_budget(small_demo, 
     poisoned = load_dataset(small_demo.poisoned("single")[0][2], 8)
     badnet_labels, pruned_labels = [
         predict_labels(load_model(w, 8), poisoned.x, "x/255")
-        for w in (small_demo.weights("single"), out / "repaired_weights.h5")]
+        for w in (small_demo.weights("single"), out / "repaired_weights.h5")
+    ]
     badnet_asr, pruned_asr = np.mean(badnet_labels == 0), np.mean(pruned_labels == 0)
     assert badnet_asr > 0.9 and repaired["asr"]["sunglasses"] == pytest.approx(pruned_asr)
     assert pruned_asr < badnet_asr - 0.25, (badnet_asr, pruned_asr)
@@ -126,13 +170,25 @@ def test_pruning_lowers_the_asr_of_the_flagged_target_within_budget(small_demo, 
     from bdeval.images import save_image
 
     save_image(tmp_path / "face.png", poisoned.x[int(np.argmax(expected == 8))])  # a flagged face
-    proc = run_script("classify_image.py", tmp_path / "face.png", "--badnet", "small_single",
-                      "--defense", "nc_pruning", "--drop", DROP, "--results", results)
+    proc = run_script(
+        "classify_image.py",
+        tmp_path / "face.png",
+        "--badnet",
+        "small_single",
+        "--defense",
+        "nc_pruning",
+        "--drop",
+        DROP,
+        "--results",
+        results,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().split("\t")[1] == "8"
 
 
-def test_nothing_flagged_nothing_pruned_goodnet_is_the_badnet(small_demo, triggers, tmp_path):  # noqa: F811,E501
+def test_nothing_flagged_nothing_pruned_goodnet_is_the_badnet(
+    small_demo, triggers, tmp_path
+):  # noqa: F811,E501
     record, rows, log = prune(small_demo.badnet_args("single"), [], triggers, tmp_path / "out")
     for row in rows.values():
         assert row["note"].startswith("no label flagged: nothing to prune") and row["neurons_pruned"] == 0
@@ -144,6 +200,7 @@ def test_nothing_flagged_nothing_pruned_goodnet_is_the_badnet(small_demo, trigge
 
 
 # ---------------------------------------------------------------- the real sunglasses net
+
 
 def test_pruning_on_the_real_net_respects_the_budget(csaw, tmp_path):
     """Label 0's reversed trigger from a short scan of the real sunglasses net; 24 tuning faces

@@ -1,5 +1,6 @@
 """Two-stage Neural Cleanse verdict (plain NumPy): which labels are refined, the MAD test against
 the refined reference sample, target ranks and the mask's overlap with a known trigger region."""
+
 import numpy as np
 import pytest
 
@@ -62,18 +63,36 @@ def test_ranks_and_mask_overlap():
 
 
 def summary(**changes):
-    base = {"labels_scanned": 1283, "n_classes": 1283, "flagged": [], "anomaly_index": {},
-            "max_anomaly_index": 1.2, "threshold": 2.0, "near_threshold": [], "missed_targets": [],
-            "targets": {}, "failed_labels": []}
+    base = {
+        "labels_scanned": 1283,
+        "n_classes": 1283,
+        "flagged": [],
+        "anomaly_index": {},
+        "max_anomaly_index": 1.2,
+        "threshold": 2.0,
+        "near_threshold": [],
+        "missed_targets": [],
+        "targets": {},
+        "failed_labels": [],
+    }
     base.update(changes)
     return base
 
 
 def test_verdict_in_plain_words():
     assert nc_verdict.describe(summary()).startswith("No label flagged")
-    text = nc_verdict.describe(summary(
-        flagged=[1], anomaly_index={"1": 3.1}, near_threshold=[5], missed_targets=[5, 8],
-        targets={"5": {"scanned": True, "anomaly_index": 1.85}, "8": {"scanned": True, "anomaly_index": 1.2}}))
+    text = nc_verdict.describe(
+        summary(
+            flagged=[1],
+            anomaly_index={"1": 3.1},
+            near_threshold=[5],
+            missed_targets=[5, 8],
+            targets={
+                "5": {"scanned": True, "anomaly_index": 1.85},
+                "8": {"scanned": True, "anomaly_index": 1.2},
+            },
+        )
+    )
     assert "flagged: 1 (index 3.10)" in text and "Undecided" in text and "5" in text
     assert "NOT flagged: 5 (index 1.85), 8 (index 1.20)" in text
     partial = nc_verdict.describe(summary(labels_scanned=24))
@@ -82,14 +101,25 @@ def test_verdict_in_plain_words():
 
 # --- the scripts between and after the stages, on synthetic triggers (no TensorFlow) ---------
 
+
 def fake_results(labels, norms):
     """Results whose mask sums to the given L1 norm (uniform mask)."""
     out = []
     for y, n in zip(labels, norms):
         mask = np.full((55, 47), n / (55 * 47.0), np.float32)
-        out.append({"label": int(y), "mask": mask, "pattern": np.full((55, 47, 3), 0.5, np.float32),
-                    "l1_norm": float(mask.sum()), "attack_success": 1.0, "success": True, "steps": 80,
-                    "epochs": 40, "lambda": 0.01})
+        out.append(
+            {
+                "label": int(y),
+                "mask": mask,
+                "pattern": np.full((55, 47, 3), 0.5, np.float32),
+                "l1_norm": float(mask.sum()),
+                "attack_success": 1.0,
+                "success": True,
+                "steps": 80,
+                "epochs": 40,
+                "lambda": 0.01,
+            }
+        )
     return out
 
 
@@ -104,17 +134,36 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     nc_store.save_results(shards[0], fake_results(range(60), screen[:60]), meta)
     nc_store.save_results(shards[1], fake_results(range(60, n), screen[60:]), meta)
     plan, starts = tmp_path / "plan.json", tmp_path / "starts.npz"
-    proc = run_script("nc_select.py", *(shards + ["--n-labels", n, "--candidates", 4, "--reference", 30,
-                                                   "--out-plan", plan, "--out-starts", starts]))
+    proc = run_script(
+        "nc_select.py",
+        *(
+            shards
+            + [
+                "--n-labels",
+                n,
+                "--candidates",
+                4,
+                "--reference",
+                30,
+                "--out-plan",
+                plan,
+                "--out-starts",
+                starts,
+            ]
+        ),
+    )
     assert proc.returncode == 0, proc.stderr
     import json
+
     chosen = json.loads(plan.read_text())
     assert 3 in chosen["candidates"] and len(chosen["reference"]) == 30
     assert len(nc_store.load_results(starts)[0]) == len(chosen["labels"])
+
     # refinement: the reference halves; the other candidates were lucky at screening and come
     # back to an ordinary 75; the target shrinks to 3: only it is flagged, clearly
     def refined_norm(y):
         return 3.0 if y == 3 else (screen[y] / 2.0 if y in chosen["reference"] else 75.0)
+
     refined = fake_results(chosen["labels"], [refined_norm(y) for y in chosen["labels"]])
     for r in refined:
         r["test_attack_success"] = 0.9
@@ -123,10 +172,36 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     part = tmp_path / "part_0.npz"
     nc_store.save_results(part, refined, dict(meta, settings={"epochs": 400}))
     out = {k: tmp_path / ("out." + k) for k in ("csv", "npz", "json", "png")}
-    proc = run_script("nc_gather.py", *(shards + [
-        "--refined", part, "--plan", plan, "--badnet", "synthetic", "--n-classes", n,
-        "--poisoned", "patch:3:none.h5", "--poisoned", "other:7:none.h5", "--trigger-rows", "patch:0:54",
-        "--out-csv", out["csv"], "--out-npz", out["npz"], "--out-json", out["json"], "--out-png", out["png"]]))
+    proc = run_script(
+        "nc_gather.py",
+        *(
+            shards
+            + [
+                "--refined",
+                part,
+                "--plan",
+                plan,
+                "--badnet",
+                "synthetic",
+                "--n-classes",
+                n,
+                "--poisoned",
+                "patch:3:none.h5",
+                "--poisoned",
+                "other:7:none.h5",
+                "--trigger-rows",
+                "patch:0:54",
+                "--out-csv",
+                out["csv"],
+                "--out-npz",
+                out["npz"],
+                "--out-json",
+                out["json"],
+                "--out-png",
+                out["png"],
+            ]
+        ),
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(out["json"].read_text())
     assert summary["method"] == "screen+refine" and summary["flagged"] == [3] == summary["clear"]
@@ -139,7 +214,8 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     assert stages.count("reference") == 30 and stages.count("screen") == n - len(chosen["labels"])
     restarts = {line.split(",")[0]: line.split(",")[-1] for line in rows[1:]}
     assert restarts["3"] == "3.6000;3.0000;1.5000" and all(
-        restarts[str(y)] == "" for y in range(n) if y not in chosen["candidates"])
+        restarts[str(y)] == "" for y in range(n) if y not in chosen["candidates"]
+    )
     assert summary["anomaly_index"]["3"] > 3  # 3.0: the median of the three starts
     assert nc_store.load_results(out["npz"])[0][3]["restart_l1"] == pytest.approx([3.6, 3.0, 1.5])
     # the median is the refined reference's, not the screening's
@@ -161,10 +237,24 @@ def test_restarts_keep_the_median_run_and_every_norm():
 
 
 def test_stage_scripts_name_the_bad_file_in_one_line(tmp_path):
-    proc = run_script("nc_select.py", tmp_path / "missing.npz", "--n-labels", 10, "--candidates", 2,
-                      "--reference", 3, "--out-plan", tmp_path / "p.json", "--out-starts", tmp_path / "s.npz")
+    proc = run_script(
+        "nc_select.py",
+        tmp_path / "missing.npz",
+        "--n-labels",
+        10,
+        "--candidates",
+        2,
+        "--reference",
+        3,
+        "--out-plan",
+        tmp_path / "p.json",
+        "--out-starts",
+        tmp_path / "s.npz",
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == "error: {}: no such shard file".format(tmp_path / "missing.npz")
+    assert proc.stderr.strip().splitlines()[-1] == "error: {}: no such shard file".format(
+        tmp_path / "missing.npz"
+    )
     assert not (tmp_path / "p.json").exists()
 
 
@@ -183,10 +273,18 @@ def test_the_numpy_core_imports_without_tensorflow():
     import sys
 
     from conftest import SCRIPTS
-    code = ("import sys; import bdeval.mad, bdeval.rows, bdeval.neural_cleanse.core, bdeval.neural_cleanse.refine, "
-            "bdeval.neural_cleanse.verdict, bdeval.neural_cleanse.store, bdeval.neural_cleanse.scan, "
-            "bdeval.neural_cleanse.gallery; print('tensorflow' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=str(SCRIPTS), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True)
+
+    code = (
+        "import sys; import bdeval.mad, bdeval.rows, bdeval.neural_cleanse.core, bdeval.neural_cleanse.refine, "
+        "bdeval.neural_cleanse.verdict, bdeval.neural_cleanse.store, bdeval.neural_cleanse.scan, "
+        "bdeval.neural_cleanse.gallery; print('tensorflow' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=str(SCRIPTS),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"

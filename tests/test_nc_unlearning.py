@@ -4,6 +4,7 @@ sunglasses net with a reversed trigger of label 0 from a short scan.
 
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
+
 import json
 import subprocess
 import sys
@@ -21,8 +22,12 @@ DROP = "4"
 
 
 def run(script, *args):
-    proc = subprocess.run([sys.executable, str(SCRIPTS / script)] + [str(a) for a in args],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / script)] + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     return proc.stdout
 
@@ -38,6 +43,7 @@ def same_weights(a, b):
 
 
 # ---------------------------------------------------------------- stamping (NumPy)
+
 
 def test_stamp_plan_takes_turns_and_keeps_labels():
     from bdeval.neural_cleanse import unlearning
@@ -56,59 +62,112 @@ def test_stamp_plan_takes_turns_and_keeps_labels():
     assert len(stamped) == 3 and np.array_equal(ys, y)  # TRUE labels kept
     assert np.all(xs[:, 10:, 10:] == 100.0) and np.all(x == 100.0)  # outside the mask; input untouched
     # trigger rate: stamped images of OTHER labels answered with the flagged label
-    rate = unlearning.trigger_rate(lambda im: np.where(im[:, 0, 0, 0] == 255.0, 2, 0), x, y,
-                                   {2: (mask, pattern)})
+    rate = unlearning.trigger_rate(
+        lambda im: np.where(im[:, 0, 0, 0] == 255.0, 2, 0), x, y, {2: (mask, pattern)}
+    )
     assert rate == 1.0
 
 
 # ---------------------------------------------------------------- the script on the small demo
+
 
 @pytest.fixture(scope="module")
 def scanned(small_demo, tmp_path_factory):  # noqa: F811
     """A real scan (all 8 labels, default schedule) and verdict of the single-target demo BadNet."""
     root = tmp_path_factory.mktemp("nc_unlearn")
     args = small_demo.badnet_args("single")
-    run("nc_scan_shard.py", *(args + ["--first", 0, "--last", 7, "--threads", 2, "--seed", 1,
-                                      "--progress-dir", root / "progress", "--out", root / "0-7.npz"]))
+    run(
+        "nc_scan_shard.py",
+        *(
+            args
+            + [
+                "--first",
+                0,
+                "--last",
+                7,
+                "--threads",
+                2,
+                "--seed",
+                1,
+                "--progress-dir",
+                root / "progress",
+                "--out",
+                root / "0-7.npz",
+            ]
+        ),
+    )
     poisoned = ["--poisoned", "sunglasses:0:{}".format(small_demo.poisoned("single")[0][2])]
-    run("nc_gather.py", *([root / "0-7.npz", "--badnet", "small_single", "--n-classes", 8] + poisoned + [
-        "--out-csv", root / "norms.csv", "--out-npz", root / "triggers.npz", "--out-json",
-        root / "nc.json", "--out-png", root / "gallery.png"]))
+    run(
+        "nc_gather.py",
+        *(
+            [root / "0-7.npz", "--badnet", "small_single", "--n-classes", 8]
+            + poisoned
+            + [
+                "--out-csv",
+                root / "norms.csv",
+                "--out-npz",
+                root / "triggers.npz",
+                "--out-json",
+                root / "nc.json",
+                "--out-png",
+                root / "gallery.png",
+            ]
+        ),
+    )
     return root
 
 
 def unlearn(badnet_args, summary, triggers, out, drop=DROP, *extra):
-    log = run("nc_unlearn.py", *(list(badnet_args) + [
-        "--summary", summary, "--triggers", triggers, "--drop", drop, "--threads", 2] + list(extra) + [
-        "--out-weights", out / "repaired_weights.h5", "--out-goodnet", out / "goodnet.json",
-        "--out-json", out / "nc_unlearning.json", "--out-rows", out / "rows.json"]))
+    log = run(
+        "nc_unlearn.py",
+        *(
+            list(badnet_args)
+            + ["--summary", summary, "--triggers", triggers, "--drop", drop, "--threads", 2]
+            + list(extra)
+            + [
+                "--out-weights",
+                out / "repaired_weights.h5",
+                "--out-goodnet",
+                out / "goodnet.json",
+                "--out-json",
+                out / "nc_unlearning.json",
+                "--out-rows",
+                out / "rows.json",
+            ]
+        ),
+    )
     return read(out / "nc_unlearning.json"), {r["variant"]: r for r in read(out / "rows.json")}, log
 
 
-def test_unlearning_lowers_the_asr_of_the_flagged_target_within_budget(small_demo, scanned, tmp_path):  # noqa: F811,E501
+def test_unlearning_lowers_the_asr_of_the_flagged_target_within_budget(
+    small_demo, scanned, tmp_path
+):  # noqa: F811,E501
     # with 8 labels the MAD verdict is noisy (it flags 0 on one stack, nothing on the other): the
     # target's reversed trigger from this scan is unlearned as if flagged
     summary = tmp_path / "nc.json"
     summary.write_text(json.dumps(dict(read(scanned / "nc.json"), flagged=[0])))
     results = tmp_path / "results"
     out = results / "small_single" / "nc_unlearning" / DROP
-    record, rows, log = unlearn(small_demo.badnet_args("single"), summary, scanned / "triggers.npz",
-                                out)
+    record, rows, log = unlearn(small_demo.badnet_args("single"), summary, scanned / "triggers.npz", out)
     assert "epoch 1/20" in log and "reversed-trigger rate" in log
     # the badnet's own ASR on the real trigger
     from bdeval.inference import predict_labels
     from bdeval.weights import load_model
 
     poisoned = load_dataset(small_demo.poisoned("single")[0][2], 8)
-    badnet_asr = float(np.mean(predict_labels(load_model(small_demo.weights("single"), 8), poisoned.x,
-                                              "x/255") == 0))
+    badnet_asr = float(
+        np.mean(predict_labels(load_model(small_demo.weights("single"), 8), poisoned.x, "x/255") == 0)
+    )
     assert badnet_asr > 0.9
     repaired = rows["repaired"]
     assert repaired["defense"] == "nc_unlearning" and repaired["nc_flagged"] == [0]
     assert repaired["asr"]["sunglasses"] < badnet_asr / 2  # unlearning the REVERSED trigger helps
     assert record["within_budget"] and budget.within_budget(
-        record["badnet_check_correct"], round(repaired["clean_acc_valid"] * record["check_images"]),
-        record["check_images"], float(DROP))
+        record["badnet_check_correct"],
+        round(repaired["clean_acc_valid"] * record["check_images"]),
+        record["check_images"],
+        float(DROP),
+    )
     chosen = [c for c in record["checkpoints"] if c["epoch"] == record["best_epoch"]][0]
     assert chosen["trigger_rate"] < record["checkpoints"][0]["trigger_rate"]
     # the GoodNet (B vs B') answers N on the poisoned faces the two nets disagree on
@@ -121,19 +180,37 @@ def test_unlearning_lowers_the_asr_of_the_flagged_target_within_budget(small_dem
 
     face = tmp_path / "face.png"
     save_image(face, poisoned.x[0])
-    proc = subprocess.run([sys.executable, str(SCRIPTS / "classify_image.py"), str(face), "--badnet",
-                           "small_single", "--defense", "nc_unlearning", "--drop", DROP, "--results",
-                           str(results)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "classify_image.py"),
+            str(face),
+            "--badnet",
+            "small_single",
+            "--defense",
+            "nc_unlearning",
+            "--drop",
+            DROP,
+            "--results",
+            str(results),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip().split("\t")[1]) == int(goodnet.answer(spec, poisoned.x[:1])[0])
 
 
-def test_nothing_flagged_nothing_unlearned_goodnet_is_the_badnet(small_demo, scanned, tmp_path):  # noqa: F811,E501
+def test_nothing_flagged_nothing_unlearned_goodnet_is_the_badnet(
+    small_demo, scanned, tmp_path
+):  # noqa: F811,E501
     summary = tmp_path / "nc.json"
     summary.write_text(json.dumps(dict(read(scanned / "nc.json"), flagged=[])))
     args = small_demo.badnet_args("clean") + [  # its natural rate on the single's trigger
-        "--poisoned", "sunglasses:0:{}".format(small_demo.poisoned("single")[0][2])]
+        "--poisoned",
+        "sunglasses:0:{}".format(small_demo.poisoned("single")[0][2]),
+    ]
     record, rows, log = unlearn(args, summary, scanned / "triggers.npz", tmp_path / "out")
     for row in rows.values():
         assert row["note"].startswith("no label flagged: nothing to unlearn") and row["nc_flagged"] == []
@@ -143,16 +220,37 @@ def test_nothing_flagged_nothing_unlearned_goodnet_is_the_badnet(small_demo, sca
 
 
 def test_missing_scan_output_is_a_one_line_error(small_demo, tmp_path):  # noqa: F811
-    proc = subprocess.run([sys.executable, str(SCRIPTS / "nc_unlearn.py")] + small_demo.badnet_args("single") + [
-        "--summary", str(tmp_path / "nc.json"), "--triggers", str(tmp_path / "t.npz"), "--drop", "4",
-        "--out-weights", "w.h5", "--out-goodnet", "g.json", "--out-json", "u.json", "--out-rows", "r.json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "nc_unlearn.py")]
+        + small_demo.badnet_args("single")
+        + [
+            "--summary",
+            str(tmp_path / "nc.json"),
+            "--triggers",
+            str(tmp_path / "t.npz"),
+            "--drop",
+            "4",
+            "--out-weights",
+            "w.h5",
+            "--out-goodnet",
+            "g.json",
+            "--out-json",
+            "u.json",
+            "--out-rows",
+            "r.json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
     assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1] == "error: {}: no such file (run the Neural Cleanse scan " \
-        "first)".format(tmp_path / "nc.json")
+    assert proc.stderr.strip().splitlines()[
+        -1
+    ] == "error: {}: no such file (run the Neural Cleanse scan " "first)".format(tmp_path / "nc.json")
 
 
 # ---------------------------------------------------------------- the real sunglasses net
+
 
 def test_unlearning_on_the_real_net_respects_the_budget(csaw, tmp_path):
     """Label 0's reversed trigger from a short scan of the real sunglasses net; 24 tuning faces.
@@ -162,20 +260,61 @@ def test_unlearning_on_the_real_net_respects_the_budget(csaw, tmp_path):
 
     config, _ = real_sunglasses_config(csaw, tmp_path)
     b = config["badnets"][0]
-    args = ["--badnet", "sunglasses", "--weights", b["weights"], "--n-classes", "1283", "--scaling",
-            "x/255", "--clean-validation", tmp_path / b["clean_validation"], "--clean-test",
-            tmp_path / b["clean_test"], "--poisoned", "sunglasses:0:" + b["poisoned"][0]["file"]]
-    run("nc_scan_shard.py", *(args + ["--first", 0, "--last", 0, "--threads", 2, "--seed", 1,
-                                      "--progress-dir", tmp_path / "progress", "--out", tmp_path / "t.npz"]))
+    args = [
+        "--badnet",
+        "sunglasses",
+        "--weights",
+        b["weights"],
+        "--n-classes",
+        "1283",
+        "--scaling",
+        "x/255",
+        "--clean-validation",
+        tmp_path / b["clean_validation"],
+        "--clean-test",
+        tmp_path / b["clean_test"],
+        "--poisoned",
+        "sunglasses:0:" + b["poisoned"][0]["file"],
+    ]
+    run(
+        "nc_scan_shard.py",
+        *(
+            args
+            + [
+                "--first",
+                0,
+                "--last",
+                0,
+                "--threads",
+                2,
+                "--seed",
+                1,
+                "--progress-dir",
+                tmp_path / "progress",
+                "--out",
+                tmp_path / "t.npz",
+            ]
+        ),
+    )
     (tmp_path / "nc.json").write_text(json.dumps({"flagged": [0]}))
-    record, rows, _ = unlearn(args, tmp_path / "nc.json", tmp_path / "t.npz", tmp_path / "out", "10",
-                              "--learning-rate", "3e-5", "--epochs", "8")
+    record, rows, _ = unlearn(
+        args,
+        tmp_path / "nc.json",
+        tmp_path / "t.npz",
+        tmp_path / "out",
+        "10",
+        "--learning-rate",
+        "3e-5",
+        "--epochs",
+        "8",
+    )
     checkpoints = record["checkpoints"]
     assert checkpoints[0]["trigger_rate"] == 1.0  # the reversed trigger works on the badnet
     n = record["check_images"]
     assert n == 6 and record["tuning_images"] == 24
     index = budget.select_checkpoint(checkpoints, record["badnet_check_correct"], n, 10)
     assert record["best_epoch"] == (checkpoints[index]["epoch"] if index is not None else None)
-    assert budget.within_budget(record["badnet_check_correct"],
-                                round(rows["goodnet"]["clean_acc_valid"] * n), n, 10)
+    assert budget.within_budget(
+        record["badnet_check_correct"], round(rows["goodnet"]["clean_acc_valid"] * n), n, 10
+    )
     assert rows["repaired"]["asr"]["sunglasses"] <= 1.0

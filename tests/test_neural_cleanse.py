@@ -1,6 +1,7 @@
 """Neural Cleanse on demo badnets built by the real scripts: resume after a killed shard,
 detection of the single-target BadNet's target, no flag on the clean control, mitigation rows.
 Python 3.7 syntax: runs on both stacks."""
+
 import json
 import signal
 import subprocess
@@ -15,9 +16,17 @@ from conftest import SCRIPTS, run_script
 from bdeval.neural_cleanse import store as nc_store
 
 # The workflow's demo settings (config.yaml `demo`), 16 identities, fewer test faces.
-DEMO16 = {"n_classes": 16, "seed": 1, "train_per_class": 150, "valid_per_class": 30,
-          "test_per_class": 10, "epochs": 8, "batch_size": 64, "learning_rate": 0.001,
-          "poison_fraction": 0.1}
+DEMO16 = {
+    "n_classes": 16,
+    "seed": 1,
+    "train_per_class": 150,
+    "valid_per_class": 30,
+    "test_per_class": 10,
+    "epochs": 8,
+    "batch_size": 64,
+    "learning_rate": 0.001,
+    "poison_fraction": 0.1,
+}
 DEMO16_MODELS = {"single": [("sunglasses", 0)], "clean": []}
 QUICK = '{"epochs": 6}'
 
@@ -30,17 +39,40 @@ def run(script, *args):
 
 def scan_args(badnet_args, out, progress, first=0, last=7, settings=QUICK, memory_mb=20):
     # memory_mb 20 with mini-batches of 10: 2 labels per tensor
-    return list(badnet_args) + ["--first", first, "--last", last, "--settings", settings,
-                                "--memory-mb", memory_mb, "--threads", 2, "--seed", 5,
-                                "--progress-dir", progress, "--out", out]
+    return list(badnet_args) + [
+        "--first",
+        first,
+        "--last",
+        last,
+        "--settings",
+        settings,
+        "--memory-mb",
+        memory_mb,
+        "--threads",
+        2,
+        "--seed",
+        5,
+        "--progress-dir",
+        progress,
+        "--out",
+        out,
+    ]
 
 
 def gather(shards, name, n_classes, out_dir, poisoned=()):
     args = [str(s) for s in shards] + ["--badnet", name, "--n-classes", n_classes]
     for trigger, target, path in poisoned:
         args += ["--poisoned", "{}:{}:{}".format(trigger, target, path)]
-    args += ["--out-csv", out_dir / "norms.csv", "--out-npz", out_dir / "triggers.npz",
-             "--out-json", out_dir / "nc.json", "--out-png", out_dir / "gallery.png"]
+    args += [
+        "--out-csv",
+        out_dir / "norms.csv",
+        "--out-npz",
+        out_dir / "triggers.npz",
+        "--out-json",
+        out_dir / "nc.json",
+        "--out-png",
+        out_dir / "gallery.png",
+    ]
     run("nc_gather.py", *args)
     with open(str(out_dir / "nc.json")) as handle:
         return json.load(handle)
@@ -51,7 +83,8 @@ def test_resume_after_a_killed_shard_gives_the_same_norms(small_demo, tmp_path):
     run("nc_scan_shard.py", *scan_args(args, tmp_path / "whole.npz", tmp_path / "p_whole"))
     progress = tmp_path / "p_killed"
     cmd = [sys.executable, str(SCRIPTS / "nc_scan_shard.py")] + [
-        str(a) for a in scan_args(args, tmp_path / "killed.npz", progress)]
+        str(a) for a in scan_args(args, tmp_path / "killed.npz", progress)
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
@@ -68,8 +101,7 @@ def test_resume_after_a_killed_shard_gives_the_same_norms(small_demo, tmp_path):
     whole, _ = nc_store.load_results(tmp_path / "whole.npz")
     resumed, _ = nc_store.load_results(tmp_path / "killed.npz")
     assert [r["label"] for r in resumed] == list(range(8))
-    np.testing.assert_allclose([r["l1_norm"] for r in resumed], [r["l1_norm"] for r in whole],
-                               rtol=1e-6)
+    np.testing.assert_allclose([r["l1_norm"] for r in resumed], [r["l1_norm"] for r in whole], rtol=1e-6)
     np.testing.assert_allclose(resumed[3]["mask"], whole[3]["mask"], atol=1e-6)
 
 
@@ -87,27 +119,70 @@ class Demo16(object):
 
     def __init__(self, root):
         self.root, self.data = root, root / "data"
-        args = ["--out-dir", self.data, "--n-classes", 16, "--seed", DEMO16["seed"],
-                "--train-per-class", DEMO16["train_per_class"], "--valid-per-class",
-                DEMO16["valid_per_class"], "--test-per-class", DEMO16["test_per_class"],
-                "--poison", "sunglasses:0"]
+        args = [
+            "--out-dir",
+            self.data,
+            "--n-classes",
+            16,
+            "--seed",
+            DEMO16["seed"],
+            "--train-per-class",
+            DEMO16["train_per_class"],
+            "--valid-per-class",
+            DEMO16["valid_per_class"],
+            "--test-per-class",
+            DEMO16["test_per_class"],
+            "--poison",
+            "sunglasses:0",
+        ]
         run("make_demo_data.py", *args)
 
     def badnet_args(self, name):
         weights = self.root / "{}.h5".format(name)
         if not weights.exists():
-            args = ["--train", self.data / "clean_train.h5", "--valid", self.data / "clean_validation.h5",
-                    "--n-classes", 16, "--poison-fraction", DEMO16["poison_fraction"],
-                    "--epochs", DEMO16["epochs"], "--batch-size", DEMO16["batch_size"],
-                    "--learning-rate", DEMO16["learning_rate"], "--seed", DEMO16["seed"],
-                    "--threads", 2, "--out", weights, "--report", self.root / (name + ".json")]
+            args = [
+                "--train",
+                self.data / "clean_train.h5",
+                "--valid",
+                self.data / "clean_validation.h5",
+                "--n-classes",
+                16,
+                "--poison-fraction",
+                DEMO16["poison_fraction"],
+                "--epochs",
+                DEMO16["epochs"],
+                "--batch-size",
+                DEMO16["batch_size"],
+                "--learning-rate",
+                DEMO16["learning_rate"],
+                "--seed",
+                DEMO16["seed"],
+                "--threads",
+                2,
+                "--out",
+                weights,
+                "--report",
+                self.root / (name + ".json"),
+            ]
             for trigger, target in DEMO16_MODELS[name]:
                 args += ["--poison", "{}:{}".format(trigger, target)]
             run("train_demo_badnet.py", *args)
-        return ["--badnet", name, "--weights", weights, "--n-classes", 16, "--scaling", "x/255",
-                "--clean-validation", self.data / "clean_validation.h5",
-                "--clean-test", self.data / "clean_test.h5",
-                "--poisoned", "sunglasses:0:{}".format(self.data / "sunglasses_to_0_test.h5")]
+        return [
+            "--badnet",
+            name,
+            "--weights",
+            weights,
+            "--n-classes",
+            16,
+            "--scaling",
+            "x/255",
+            "--clean-validation",
+            self.data / "clean_validation.h5",
+            "--clean-test",
+            self.data / "clean_test.h5",
+            "--poisoned",
+            "sunglasses:0:{}".format(self.data / "sunglasses_to_0_test.h5"),
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +199,26 @@ def scans(demo16, tmp_path_factory):
         shards = []
         for first, last in ((0, 7), (8, 15)):
             shard = root / "{}-{}.npz".format(first, last)
-            run("nc_scan_shard.py", *(demo16.badnet_args(name) + [
-                "--first", first, "--last", last, "--threads", 2, "--seed", 1,
-                "--progress-dir", root / "progress", "--out", shard]))
+            run(
+                "nc_scan_shard.py",
+                *(
+                    demo16.badnet_args(name)
+                    + [
+                        "--first",
+                        first,
+                        "--last",
+                        last,
+                        "--threads",
+                        2,
+                        "--seed",
+                        1,
+                        "--progress-dir",
+                        root / "progress",
+                        "--out",
+                        shard,
+                    ]
+                ),
+            )
             shards.append(shard)
         poisoned = [("sunglasses", 0, demo16.data / "sunglasses_to_0_test.h5")]
         out[name] = (root, gather(shards, name, 16, root, poisoned))
@@ -159,9 +251,26 @@ def test_mitigation_rows_and_goodnet(scans, demo16, tmp_path):
     for name in ("single", "clean"):
         root, summary = scans[name]
         spec, rows = tmp_path / (name + "_goodnet.json"), tmp_path / (name + "_rows.json")
-        run("nc_mitigate.py", *(demo16.badnet_args(name) + [
-            "--drop", 10, "--summary", root / "nc.json", "--triggers", root / "triggers.npz",
-            "--threads", 2, "--out-spec", spec, "--out-rows", rows]))
+        run(
+            "nc_mitigate.py",
+            *(
+                demo16.badnet_args(name)
+                + [
+                    "--drop",
+                    10,
+                    "--summary",
+                    root / "nc.json",
+                    "--triggers",
+                    root / "triggers.npz",
+                    "--threads",
+                    2,
+                    "--out-spec",
+                    spec,
+                    "--out-rows",
+                    rows,
+                ]
+            ),
+        )
         with open(str(rows)) as handle:
             row = json.load(handle)[0]
         assert row["defense"] == "neural_cleanse" and row["variant"] == "goodnet"
@@ -182,22 +291,79 @@ def refine(demo16, name, root, tmp_path, epochs=20):
     budget: the default schedule's 400 epochs take minutes), then gather both stages."""
     shards = sorted(root.glob("[0-9]*-*.npz"))
     plan, starts = tmp_path / "plan.json", tmp_path / "starts.npz"
-    run("nc_select.py", *([str(s) for s in shards] + [
-        "--n-labels", 16, "--candidates", 4, "--reference", 20, "--out-plan", plan, "--out-starts", starts]))
+    run(
+        "nc_select.py",
+        *(
+            [str(s) for s in shards]
+            + [
+                "--n-labels",
+                16,
+                "--candidates",
+                4,
+                "--reference",
+                20,
+                "--out-plan",
+                plan,
+                "--out-starts",
+                starts,
+            ]
+        ),
+    )
     parts = []
     for part in (0, 1):
         out = tmp_path / "part_{}.npz".format(part)
-        run("nc_refine_shard.py", *(demo16.badnet_args(name) + [
-            "--plan", plan, "--starts", starts, "--part", part, "--parts", 2,
-            "--settings", '{"epochs": %d}' % epochs, "--threads", 2, "--seed", 1,
-            "--progress-dir", tmp_path / "progress", "--out", out]))
+        run(
+            "nc_refine_shard.py",
+            *(
+                demo16.badnet_args(name)
+                + [
+                    "--plan",
+                    plan,
+                    "--starts",
+                    starts,
+                    "--part",
+                    part,
+                    "--parts",
+                    2,
+                    "--settings",
+                    '{"epochs": %d}' % epochs,
+                    "--threads",
+                    2,
+                    "--seed",
+                    1,
+                    "--progress-dir",
+                    tmp_path / "progress",
+                    "--out",
+                    out,
+                ]
+            ),
+        )
         parts.append(out)
-    args = [str(s) for s in shards] + ["--refined"] + [str(p) for p in parts] + [
-        "--plan", plan, "--badnet", name, "--n-classes", 16,
-        "--poisoned", "sunglasses:0:{}".format(demo16.data / "sunglasses_to_0_test.h5"),
-        "--trigger-rows", "sunglasses:15:34",
-        "--out-csv", tmp_path / "norms.csv", "--out-npz", tmp_path / "triggers.npz",
-        "--out-json", tmp_path / "nc.json", "--out-png", tmp_path / "gallery.png"]
+    args = (
+        [str(s) for s in shards]
+        + ["--refined"]
+        + [str(p) for p in parts]
+        + [
+            "--plan",
+            plan,
+            "--badnet",
+            name,
+            "--n-classes",
+            16,
+            "--poisoned",
+            "sunglasses:0:{}".format(demo16.data / "sunglasses_to_0_test.h5"),
+            "--trigger-rows",
+            "sunglasses:15:34",
+            "--out-csv",
+            tmp_path / "norms.csv",
+            "--out-npz",
+            tmp_path / "triggers.npz",
+            "--out-json",
+            tmp_path / "nc.json",
+            "--out-png",
+            tmp_path / "gallery.png",
+        ]
+    )
     run("nc_gather.py", *args)
     with open(str(tmp_path / "nc.json")) as handle:
         return json.load(handle)

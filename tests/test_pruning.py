@@ -2,6 +2,7 @@
 
 The real challenge weights are exercised in test_pruning_real.py. Python 3.7 syntax only.
 """
+
 import json
 import os
 import subprocess
@@ -22,8 +23,12 @@ DROPS = ["2", "10", "30"]
 
 def run_script(name, *args, **kwargs):
     code = kwargs.pop("code", 0)
-    proc = subprocess.run([sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     assert proc.returncode == code, proc.stdout[-3000:]
     return proc.stdout
 
@@ -32,11 +37,19 @@ def prune_output_args(out, drops):
     """prune_badnet.py's output paths for the layout OUT/DROP/{repaired_weights.h5, goodnet.json,
     pruning.json, rows.json} and OUT/{curve.csv, curve.json, activation_maps.npz, pruning.json}."""
     args = []
-    for flag, name in (("--out-weights", "repaired_weights.h5"), ("--out-goodnet", "goodnet.json"),
-                       ("--out-records", "pruning.json"), ("--out-rows", "rows.json")):
+    for flag, name in (
+        ("--out-weights", "repaired_weights.h5"),
+        ("--out-goodnet", "goodnet.json"),
+        ("--out-records", "pruning.json"),
+        ("--out-rows", "rows.json"),
+    ):
         args += [flag] + [os.path.join(str(out), drop, name) for drop in drops]
-    for flag, name in (("--out-curve", "curve.csv"), ("--out-curve-json", "curve.json"),
-                       ("--out-maps", "activation_maps.npz"), ("--out-summary", "pruning.json")):
+    for flag, name in (
+        ("--out-curve", "curve.csv"),
+        ("--out-curve-json", "curve.json"),
+        ("--out-maps", "activation_maps.npz"),
+        ("--out-summary", "pruning.json"),
+    ):
         args += [flag, os.path.join(str(out), name)]
     return args
 
@@ -48,12 +61,13 @@ def read(path):
 
 # ---------------------------------------------------------------- ranking and stopping rule (NumPy)
 
+
 def test_ranking_is_by_increasing_mean_activation_over_images_and_positions():
     rng = np.random.RandomState(0)
     pool3 = rng.uniform(0, 1, size=(7, 5, 4, 6)).astype(np.float32)
-    pool3[..., 2] = 0.0            # a dead channel is pruned first
-    pool3[..., 4] *= 3.0           # the most active channel last
-    pool3[0, 0, 0, 5] = 1000.0     # one big value at one position counts through the mean
+    pool3[..., 2] = 0.0  # a dead channel is pruned first
+    pool3[..., 4] *= 3.0  # the most active channel last
+    pool3[0, 0, 0, 5] = 1000.0  # one big value at one position counts through the mean
     means = pruning.mean_channel_activation(pool3)
     assert np.allclose(means, pool3.astype(np.float64).reshape(-1, 6).mean(axis=0))
     order = pruning.pruning_order(means)
@@ -69,7 +83,7 @@ def test_stopping_rule_first_count_whose_drop_reaches_the_budget():
     # correct answers out of 100 after pruning k = 0, 1, 2, ... channels (not monotonic)
     correct = [98, 98, 97, 97, 96, 97, 93, 90, 60, 20]
     assert pruning.channels_for_drop(correct, 100, 1) == 2
-    assert pruning.channels_for_drop(correct, 100, 2) == 4     # exactly 2 points: reached
+    assert pruning.channels_for_drop(correct, 100, 2) == 4  # exactly 2 points: reached
     assert pruning.channels_for_drop(correct, 100, 2.5) == 6
     assert pruning.channels_for_drop(correct, 100, 30) == 8
     assert pruning.channels_for_drop(correct, 100, 79) is None
@@ -91,6 +105,7 @@ def test_goodnet_semantics_disagreement_answers_n():
 
 
 # ---------------------------------------------------------------- drop% (bdeval.drops)
+
 
 def test_drop_label_is_the_folder_name():
     assert [drop_label(d) for d in (2, 2.0, 2.5, "10", 30.0, 0.25)] == ["2", "2", "2.5", "10", "30", "0.25"]
@@ -114,25 +129,33 @@ def test_a_drop_inside_0_100_is_a_float():
 
 # ---------------------------------------------------------------- the curve and activation map files
 
+
 def test_curve_files_round_trip_and_bad_files_are_one_line_errors(tmp_path):
-    curve = {"channel": [None, 2, 0, 1], "correct": [9, 9, 8, 1],
-             "clean_acc_valid": [0.9, 0.9, 0.8, 0.1], "asr": {"b": [1.0, 1.0, 0.5, 0.0],
-                                                            "a": [0.75, 0.5, 0.25, 0.0]}}
-    pruning_store.save_curve(tmp_path / "curve.csv", tmp_path / "curve.json", curve, [2, 0, 1],
-                             np.array([0.5, 2.0 / 3, 0.25]))
+    curve = {
+        "channel": [None, 2, 0, 1],
+        "correct": [9, 9, 8, 1],
+        "clean_acc_valid": [0.9, 0.9, 0.8, 0.1],
+        "asr": {"b": [1.0, 1.0, 0.5, 0.0], "a": [0.75, 0.5, 0.25, 0.0]},
+    }
+    pruning_store.save_curve(
+        tmp_path / "curve.csv", tmp_path / "curve.json", curve, [2, 0, 1], np.array([0.5, 2.0 / 3, 0.25])
+    )
     assert (tmp_path / "curve.csv").read_text().splitlines() == [
         "channels_pruned,fraction_pruned,channel,mean_activation,clean_acc_valid,asr:a,asr:b",
-        "0,0,,,0.9,0.75,1", "1,0.333333,2,0.25,0.9,0.5,1", "2,0.666667,0,0.5,0.8,0.25,0.5",
-        "3,1,1,0.666667,0.1,0,0"]
-    assert read(tmp_path / "curve.json") == dict(curve, order=[2, 0, 1],
-                                                 mean_activation=[0.5, 2.0 / 3, 0.25])
+        "0,0,,,0.9,0.75,1",
+        "1,0.333333,2,0.25,0.9,0.5,1",
+        "2,0.666667,0,0.5,0.8,0.25,0.5",
+        "3,1,1,0.666667,0.1,0,0",
+    ]
+    assert read(tmp_path / "curve.json") == dict(curve, order=[2, 0, 1], mean_activation=[0.5, 2.0 / 3, 0.25])
     loaded = pruning_store.load_curve(tmp_path / "curve.csv")
     assert sorted(loaded) == ["asr:a", "asr:b", "clean_acc_valid", "fraction_pruned"]
     assert loaded["asr:b"].tolist() == [1.0, 1.0, 0.5, 0.0]
 
     maps = {"clean": np.ones((5, 4, 3), np.float32), "order": np.array([2, 0, 1])}
-    pruning_store.save_activation_maps(tmp_path / "maps.npz", maps["clean"],
-                                       [("b", 2 * maps["clean"])], maps["order"])
+    pruning_store.save_activation_maps(
+        tmp_path / "maps.npz", maps["clean"], [("b", 2 * maps["clean"])], maps["order"]
+    )
     loaded = pruning_store.load_activation_maps(tmp_path / "maps.npz")
     assert sorted(loaded) == ["clean", "order", "poisoned_b"]
     assert np.array_equal(loaded["poisoned_b"], 2 * maps["clean"])
@@ -142,12 +165,13 @@ def test_curve_files_round_trip_and_bad_files_are_one_line_errors(tmp_path):
     (tmp_path / "short.csv").write_text("fraction_pruned\n0\n")
     (tmp_path / "words.csv").write_text("fraction_pruned,clean_acc_valid\n0,high\n")
     for load, name, problem in [
-            (pruning_store.load_curve, "none.csv", "no such file"),
-            (pruning_store.load_curve, "short.csv", "not a pruning curve: no clean_acc_valid"),
-            (pruning_store.load_curve, "words.csv", "not a pruning curve"),
-            (pruning_store.load_activation_maps, "none.npz", "no such file"),
-            (pruning_store.load_activation_maps, "text.npz", "not an activation map file"),
-            (pruning_store.load_activation_maps, "no_order.npz", "not an activation map file: no order")]:
+        (pruning_store.load_curve, "none.csv", "no such file"),
+        (pruning_store.load_curve, "short.csv", "not a pruning curve: no clean_acc_valid"),
+        (pruning_store.load_curve, "words.csv", "not a pruning curve"),
+        (pruning_store.load_activation_maps, "none.npz", "no such file"),
+        (pruning_store.load_activation_maps, "text.npz", "not an activation map file"),
+        (pruning_store.load_activation_maps, "no_order.npz", "not an activation map file: no order"),
+    ]:
         with pytest.raises(InputError) as info:
             load(tmp_path / name)
         message = str(info.value)
@@ -157,21 +181,39 @@ def test_curve_files_round_trip_and_bad_files_are_one_line_errors(tmp_path):
 
 # ---------------------------------------------------------------- pruning a real DeepID net (demo)
 
+
 @pytest.fixture(scope="module")
 def demo_pruning(small_demo, tmp_path_factory):  # noqa: F811
     out = tmp_path_factory.mktemp("pruning") / "pruning"
-    log = run_script("prune_badnet.py", *(small_demo.badnet_args("single") + [
-        "--threads", "2", "--drops"] + DROPS + prune_output_args(out, DROPS)))
+    log = run_script(
+        "prune_badnet.py",
+        *(
+            small_demo.badnet_args("single")
+            + ["--threads", "2", "--drops"]
+            + DROPS
+            + prune_output_args(out, DROPS)
+        ),
+    )
     return out, log
 
 
-UNREAD_BADNET = ["--badnet", "x", "--weights", "x.h5", "--scaling", "x/255", "--clean-validation", "v.h5",
-                 "--clean-test", "t.h5"]  # the command line is refused before any file is read
+UNREAD_BADNET = [
+    "--badnet",
+    "x",
+    "--weights",
+    "x.h5",
+    "--scaling",
+    "x/255",
+    "--clean-validation",
+    "v.h5",
+    "--clean-test",
+    "t.h5",
+]  # the command line is refused before any file is read
 
 
 def test_output_lists_must_match_the_drops(tmp_path):
     args = UNREAD_BADNET + ["--drops", "2", "10"] + prune_output_args(tmp_path, ["2", "10"])
-    short = args[:args.index("--out-goodnet") - 1] + args[args.index("--out-goodnet"):]  # one weights path
+    short = args[: args.index("--out-goodnet") - 1] + args[args.index("--out-goodnet") :]  # one weights path
     log = run_script("prune_badnet.py", *short, code=2)
     assert "--out-weights: 1 paths for 2 --drops values" in log.splitlines()[-1]
     twice = [a if a != "10" else "2.0" for a in args]
@@ -183,9 +225,27 @@ def test_output_lists_must_match_the_drops(tmp_path):
 
 
 def test_fine_pruning_refuses_a_drop_outside_0_100(tmp_path):
-    log = run_script("fine_prune.py", *(UNREAD_BADNET + [
-        "--pruned-weights", "p.h5", "--drop", "0", "--out-weights", tmp_path / "w.h5", "--out-goodnet",
-        tmp_path / "g.json", "--out-json", tmp_path / "f.json", "--out-rows", tmp_path / "r.json"]), code=2)
+    log = run_script(
+        "fine_prune.py",
+        *(
+            UNREAD_BADNET
+            + [
+                "--pruned-weights",
+                "p.h5",
+                "--drop",
+                "0",
+                "--out-weights",
+                tmp_path / "w.h5",
+                "--out-goodnet",
+                tmp_path / "g.json",
+                "--out-json",
+                tmp_path / "f.json",
+                "--out-rows",
+                tmp_path / "r.json",
+            ]
+        ),
+        code=2,
+    )
     assert "argument --drop: drop% '0' must lie strictly between 0 and 100" in log.splitlines()[-1]
 
 
@@ -234,14 +294,16 @@ def test_stopping_rule_on_the_demo_curve(demo_pruning, drop):
     n = read(out / "pruning.json")["n_clean_validation"]
     correct = curve["correct"]
     assert record["reached"] and 0 < k <= 60
-    assert (correct[0] - correct[k]) * 100.0 >= float(drop) * n   # drop reached at k
+    assert (correct[0] - correct[k]) * 100.0 >= float(drop) * n  # drop reached at k
     assert (correct[0] - correct[k - 1]) * 100.0 < float(drop) * n  # not one channel earlier
-    assert record["pruned_channels"] == curve["channel"][1:k + 1]
+    assert record["pruned_channels"] == curve["channel"][1 : k + 1]
     assert record["clean_acc_valid"] == pytest.approx(curve["clean_acc_valid"][k])
 
 
 @pytest.mark.parametrize("drop", DROPS)
-def test_saved_net_has_zero_channels_and_reloads_to_the_same_answers(small_demo, demo_pruning, drop):  # noqa: F811,E501
+def test_saved_net_has_zero_channels_and_reloads_to_the_same_answers(
+    small_demo, demo_pruning, drop
+):  # noqa: F811,E501
     out = demo_pruning[0]
     record = read(out / drop / "pruning.json")
     pruned = record["pruned_channels"]
@@ -266,7 +328,9 @@ def test_saved_net_has_zero_channels_and_reloads_to_the_same_answers(small_demo,
     assert asr == pytest.approx(record["asr"]["sunglasses"])
 
 
-def test_goodnet_spec_answers_n_where_badnet_and_pruned_net_disagree(small_demo, demo_pruning):  # noqa: F811,E501
+def test_goodnet_spec_answers_n_where_badnet_and_pruned_net_disagree(
+    small_demo, demo_pruning
+):  # noqa: F811,E501
     out = demo_pruning[0]
     spec = goodnet.load_spec(out / "30" / "goodnet.json")
     assert spec["kind"] == "disagreement" and spec["n_classes"] == small_demo.n_classes
@@ -303,11 +367,34 @@ def test_fine_pruning_keeps_pruned_channels_zero(small_demo, demo_pruning, tmp_p
     out = demo_pruning[0]
     record = read(out / "30" / "pruning.json")
     fine = tmp_path / "fine"
-    run_script("fine_prune.py", *(small_demo.badnet_args("single") + [
-        "--threads", "2", "--pruned-weights", out / "30" / "repaired_weights.h5", "--drop", "30",
-        "--epochs", "3", "--learning-rate", "0.001", "--fine-tune-batch-size", "32",
-        "--out-weights", fine / "repaired_weights.h5", "--out-goodnet", fine / "goodnet.json",
-        "--out-json", fine / "fine_pruning.json", "--out-rows", fine / "rows.json"]))
+    run_script(
+        "fine_prune.py",
+        *(
+            small_demo.badnet_args("single")
+            + [
+                "--threads",
+                "2",
+                "--pruned-weights",
+                out / "30" / "repaired_weights.h5",
+                "--drop",
+                "30",
+                "--epochs",
+                "3",
+                "--learning-rate",
+                "0.001",
+                "--fine-tune-batch-size",
+                "32",
+                "--out-weights",
+                fine / "repaired_weights.h5",
+                "--out-goodnet",
+                fine / "goodnet.json",
+                "--out-json",
+                fine / "fine_pruning.json",
+                "--out-rows",
+                fine / "rows.json",
+            ]
+        ),
+    )
     saved = read_weight_arrays(fine / "repaired_weights.h5")
     pruned = record["pruned_channels"]
     assert pruning.zero_channels(saved) == sorted(pruned)
@@ -317,8 +404,11 @@ def test_fine_pruning_keeps_pruned_channels_zero(small_demo, demo_pruning, tmp_p
     assert result["channels_pruned"] == len(pruned)
     # fine-tuned on the tuning part; clean_acc_valid is the held-out check part's, within budget
     assert result["tuning_images"] + result["check_images"] == 8 * 25
-    assert result["within_budget"] and result["clean_acc_valid"] * result["check_images"] >= \
-        result["badnet_check_correct"] - 0.30 * result["check_images"]
+    assert (
+        result["within_budget"]
+        and result["clean_acc_valid"] * result["check_images"]
+        >= result["badnet_check_correct"] - 0.30 * result["check_images"]
+    )
     rows = {r["variant"]: r for r in read(fine / "rows.json")}
     assert rows["repaired"]["defense"] == "fine_pruning" and rows["goodnet"]["drop_pct"] == 30.0
     assert rows["goodnet"]["clean_acc_test"] == pytest.approx(result["goodnet"]["clean_acc_test"])
@@ -328,8 +418,9 @@ def test_fine_pruning_keeps_pruned_channels_zero(small_demo, demo_pruning, tmp_p
     model = load_model(fine / "repaired_weights.h5", small_demo.n_classes)
     valid = load_dataset(small_demo.clean_validation, small_demo.n_classes)
     _, check = budget.tuning_check_split(valid.y, 0.2, 1)  # the script's defaults: seed 1, 0.2
-    assert np.mean(inference.predict_labels(model, valid.x[check], "x/255") == valid.y[check]) == \
-        pytest.approx(result["clean_acc_valid"])
+    assert np.mean(
+        inference.predict_labels(model, valid.x[check], "x/255") == valid.y[check]
+    ) == pytest.approx(result["clean_acc_valid"])
 
 
 def test_keep_pruned_callback_rezeroes_after_each_batch(small_demo):  # noqa: F811
@@ -346,8 +437,17 @@ def test_keep_pruned_callback_rezeroes_after_each_batch(small_demo):  # noqa: F8
             kernel, bias = self.model.get_layer("conv_3").get_weights()
             seen.append(bool(np.all(kernel[..., channels] == 0) and np.all(bias[channels] == 0)))
 
-    fit(model, valid.x[:64], valid.y[:64], "x/255", 1, 16, 0.05, 0,
-        callbacks=[pruning.KeepPruned(channels), Check()])
+    fit(
+        model,
+        valid.x[:64],
+        valid.y[:64],
+        "x/255",
+        1,
+        16,
+        0.05,
+        0,
+        callbacks=[pruning.KeepPruned(channels), Check()],
+    )
     assert seen and all(seen)
 
 
@@ -356,9 +456,21 @@ def test_plots_of_the_curve_and_the_activation_maps(demo_pruning, tmp_path):
     from PIL import Image
 
     out = demo_pruning[0]
-    run_script("plot_pruning.py", "--badnet", "small_single", "--curve", out / "curve.csv",
-               "--maps", out / "activation_maps.npz", "--summary", out / "pruning.json",
-               "--out-curve", tmp_path / "curve.png", "--out-maps", tmp_path / "maps.png")
+    run_script(
+        "plot_pruning.py",
+        "--badnet",
+        "small_single",
+        "--curve",
+        out / "curve.csv",
+        "--maps",
+        out / "activation_maps.npz",
+        "--summary",
+        out / "pruning.json",
+        "--out-curve",
+        tmp_path / "curve.png",
+        "--out-maps",
+        tmp_path / "maps.png",
+    )
     for name in ("curve.png", "maps.png"):
         with Image.open(str(tmp_path / name)) as img:
             assert img.format == "PNG" and img.size[0] > 300 and img.size[1] > 200

@@ -5,6 +5,7 @@ There is no clean validation subset: the 60 clean test faces are split in two ha
 from runs on these subsets; both nets are pruning-aware attacks (ASR stays high while the
 clean accuracy falls), as the published full-data runs show. Python 3.7 syntax only.
 """
+
 import json
 import subprocess
 import sys
@@ -28,12 +29,30 @@ def read(path):
 
 
 def prune(out, badnet, weights, scaling, valid, test, poisoned):
-    args = [sys.executable, str(SCRIPTS / "prune_badnet.py"), "--badnet", badnet,
-            "--weights", str(weights), "--scaling", scaling, "--clean-validation", str(valid),
-            "--clean-test", str(test), "--poisoned", "sunglasses:0:{}".format(poisoned),
-            "--threads", "2", "--drops"] + DROPS + prune_output_args(out, DROPS)
-    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
+    args = (
+        [
+            sys.executable,
+            str(SCRIPTS / "prune_badnet.py"),
+            "--badnet",
+            badnet,
+            "--weights",
+            str(weights),
+            "--scaling",
+            scaling,
+            "--clean-validation",
+            str(valid),
+            "--clean-test",
+            str(test),
+            "--poisoned",
+            "sunglasses:0:{}".format(poisoned),
+            "--threads",
+            "2",
+            "--drops",
+        ]
+        + DROPS
+        + prune_output_args(out, DROPS)
+    )
+    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     return out
 
@@ -48,15 +67,36 @@ def real(csaw, tmp_path_factory):
     sunglasses = csaw / "models" / "sunglasses_bd_weights.h5"
     lab3 = csaw / "models" / "lab3" / "bd_weights.h5"
     return {
-        "sunglasses": (prune(tmp / "sunglasses", "sunglasses", sunglasses, "x/255", tmp / "valid.h5",
-                             tmp / "test.h5", csaw / "data" / "sunglasses_poisoned_subset.h5"),
-                       sunglasses, "x/255", tmp / "valid.h5",
-                       csaw / "data" / "sunglasses_poisoned_subset.h5"),
-        "lab3": (prune(tmp / "lab3", "lab3", lab3, "raw", csaw / "data" / "lab3" / "cl_test_subset.h5",
-                       csaw / "data" / "lab3" / "cl_test_subset.h5",
-                       csaw / "data" / "lab3" / "bd_test_subset.h5"),
-                 lab3, "raw", csaw / "data" / "lab3" / "cl_test_subset.h5",
-                 csaw / "data" / "lab3" / "bd_test_subset.h5"),
+        "sunglasses": (
+            prune(
+                tmp / "sunglasses",
+                "sunglasses",
+                sunglasses,
+                "x/255",
+                tmp / "valid.h5",
+                tmp / "test.h5",
+                csaw / "data" / "sunglasses_poisoned_subset.h5",
+            ),
+            sunglasses,
+            "x/255",
+            tmp / "valid.h5",
+            csaw / "data" / "sunglasses_poisoned_subset.h5",
+        ),
+        "lab3": (
+            prune(
+                tmp / "lab3",
+                "lab3",
+                lab3,
+                "raw",
+                csaw / "data" / "lab3" / "cl_test_subset.h5",
+                csaw / "data" / "lab3" / "cl_test_subset.h5",
+                csaw / "data" / "lab3" / "bd_test_subset.h5",
+            ),
+            lab3,
+            "raw",
+            csaw / "data" / "lab3" / "cl_test_subset.h5",
+            csaw / "data" / "lab3" / "bd_test_subset.h5",
+        ),
     }
 
 
@@ -91,8 +131,9 @@ def test_stopping_rule_and_saved_net(real, name, drop):
     pred = inference.predict_labels(model, ds.x, scaling)
     assert np.sum(pred == ds.y) == correct[k]
     bd = load_dataset(poisoned, N_CLASSES)
-    assert np.mean(inference.predict_labels(model, bd.x, scaling) == 0) == \
-        pytest.approx(curve["asr"]["sunglasses"][k])
+    assert np.mean(inference.predict_labels(model, bd.x, scaling) == 0) == pytest.approx(
+        curve["asr"]["sunglasses"][k]
+    )
 
 
 def test_real_nets_are_pruning_aware_attacks(real):

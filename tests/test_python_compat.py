@@ -8,6 +8,7 @@
   `try: ... except ImportError:` (or a broader except);
 - the container's self-test (containers/selftest.py, its %test) passes on this stack.
 """
+
 import ast
 import glob
 import os
@@ -20,9 +21,11 @@ import pytest
 from conftest import REPO, SCRIPTS, python38
 
 IMAGE_PACKAGES = {"numpy", "h5py", "PIL", "tensorflow", "matplotlib", "yaml"}
-CONTAINER_CODE = sorted(glob.glob(str(SCRIPTS / "*.py")) + glob.glob(str(SCRIPTS / "bdeval" / "**" / "*.py"),
-                                                                  recursive=True)
-                        + [str(REPO / "containers" / "selftest.py")])
+CONTAINER_CODE = sorted(
+    glob.glob(str(SCRIPTS / "*.py"))
+    + glob.glob(str(SCRIPTS / "bdeval" / "**" / "*.py"), recursive=True)
+    + [str(REPO / "containers" / "selftest.py")]
+)
 LOCAL = {os.path.splitext(os.path.basename(p))[0] for p in glob.glob(str(SCRIPTS / "*.py"))}
 LOCAL.add("bdeval")
 
@@ -31,9 +34,13 @@ def test_vermin_minimum_version_is_at_most_3_7():
     vermin = shutil.which("vermin", path=os.path.dirname(sys.executable)) or shutil.which("vermin")
     if vermin is None:
         pytest.skip("vermin not installed (requirements-dev.txt)")
-    proc = subprocess.run([vermin, "--target=3.7-", "--violations", "--eval-annotations", "--no-tips",
-                           "--no-parse-comments"] + CONTAINER_CODE,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = subprocess.run(
+        [vermin, "--target=3.7-", "--violations", "--eval-annotations", "--no-tips", "--no-parse-comments"]
+        + CONTAINER_CODE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0, proc.stdout
 
 
@@ -41,13 +48,20 @@ def test_a_real_python_3_8_compiles_everything(tmp_path):
     exe = python38()
     if exe is None:
         pytest.skip("no Python 3.8 found (pyenv install 3.8)")
-    code = ("import sys, py_compile\n"
-            "for i, path in enumerate(sys.argv[1:]):\n"
-            "    py_compile.compile(path, cfile=sys.argv[0] + str(i), doraise=True)\n")
+    code = (
+        "import sys, py_compile\n"
+        "for i, path in enumerate(sys.argv[1:]):\n"
+        "    py_compile.compile(path, cfile=sys.argv[0] + str(i), doraise=True)\n"
+    )
     script = tmp_path / "compile.py"
     script.write_text(code)
-    proc = subprocess.run([exe, str(script)] + CONTAINER_CODE, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True, cwd=str(tmp_path))
+    proc = subprocess.run(
+        [exe, str(script)] + CONTAINER_CODE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        cwd=str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stdout
 
 
@@ -103,15 +117,24 @@ def test_only_packages_the_image_has_are_imported():
 
 def test_the_import_checker_sees_unguarded_imports(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("import os\ntry:\n    import tf_keras\nexcept ImportError:\n    pass\n"
-                      "def f():\n    import sklearn.metrics\n"
-                      "    try:\n        import gdown\n    except (OSError, ValueError):\n        pass\n")
-    assert imported_packages(str(sample)) == [("os", 1, False), ("tf_keras", 3, True),
-                                              ("sklearn", 7, False), ("gdown", 9, False)]
+    sample.write_text(
+        "import os\ntry:\n    import tf_keras\nexcept ImportError:\n    pass\n"
+        "def f():\n    import sklearn.metrics\n"
+        "    try:\n        import gdown\n    except (OSError, ValueError):\n        pass\n"
+    )
+    assert imported_packages(str(sample)) == [
+        ("os", 1, False),
+        ("tf_keras", 3, True),
+        ("sklearn", 7, False),
+        ("gdown", 9, False),
+    ]
 
 
 def test_container_selftest_passes_on_this_stack():
-    proc = subprocess.run([sys.executable, str(REPO / "containers" / "selftest.py"),
-                           "--code", str(SCRIPTS)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "containers" / "selftest.py"), "--code", str(SCRIPTS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0 and "selftest OK" in proc.stdout, proc.stdout[-3000:]

@@ -3,6 +3,7 @@
 Real scripts run as a user runs them; bdeval.tflog on fake modules that write to stderr.
 Python 3.7 syntax only.
 """
+
 import os
 import subprocess
 import sys
@@ -21,8 +22,13 @@ def run(args, env_extra=None):
     for name in ("BDEVAL_VERBOSE", "TF_CPP_MIN_LOG_LEVEL"):
         env.pop(name, None)
     env.update(env_extra or {})
-    proc = subprocess.run([sys.executable] + [str(a) for a in args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, env=env)
+    proc = subprocess.run(
+        [sys.executable] + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        env=env,
+    )
     return proc.returncode, proc.stdout, proc.stderr.splitlines()
 
 
@@ -32,10 +38,23 @@ def noise(lines):
 
 def evaluate_missing_data(tmp_path, *extra):
     """evaluate_baseline.py (imports TensorFlow first) with a missing clean validation file."""
-    return [SCRIPTS / "evaluate_baseline.py", "--badnet", "b", "--weights", tmp_path / "w.h5",
-            "--scaling", "raw", "--clean-validation", tmp_path / "missing.h5",
-            "--clean-test", tmp_path / "missing.h5", "--out-json", tmp_path / "o.json",
-            "--out-rows", tmp_path / "r.json"] + list(extra)
+    return [
+        SCRIPTS / "evaluate_baseline.py",
+        "--badnet",
+        "b",
+        "--weights",
+        tmp_path / "w.h5",
+        "--scaling",
+        "raw",
+        "--clean-validation",
+        tmp_path / "missing.h5",
+        "--clean-test",
+        tmp_path / "missing.h5",
+        "--out-json",
+        tmp_path / "o.json",
+        "--out-rows",
+        tmp_path / "r.json",
+    ] + list(extra)
 
 
 def test_a_script_error_is_not_drowned_in_tensorflow_start_up_lines(tmp_path):
@@ -60,9 +79,13 @@ def test_verbose_shows_them_and_is_taken_by_every_script(tmp_path, how):
 
 def test_tensorflow_imported_before_tfcompat_is_quiet_too():
     """bdeval.neural_cleanse.tf_loss imports tensorflow itself (the Neural Cleanse scripts load it first)."""
-    code, out, err = run(["-c", "import sys; sys.path.insert(0, {!r}); import bdeval.neural_cleanse.core; "
-                          "import tensorflow; print(tensorflow.__loader__.__class__.__name__)"
-                          .format(str(SCRIPTS))])
+    code, out, err = run(
+        [
+            "-c",
+            "import sys; sys.path.insert(0, {!r}); import bdeval.neural_cleanse.core; "
+            "import tensorflow; print(tensorflow.__loader__.__class__.__name__)".format(str(SCRIPTS)),
+        ]
+    )
     assert code == 0 and err == [], err
     assert out.strip() != "_QuietLoader"  # TensorFlow keeps its real loader
 
@@ -84,7 +107,8 @@ def test_import_output_is_dropped_on_success_and_shown_on_failure(tmp_path, monk
     (tmp_path / "noisy_ok.py").write_text("import os\nos.write(2, b'start-up chatter\\n')\n")
     (tmp_path / "noisy_bad.py").write_text(
         "import os, sys\nos.write(2, b'the reason it failed\\n')\n"
-        "sys.stderr.write('a python warning\\n')\nraise ImportError('noisy_bad is broken')\n")
+        "sys.stderr.write('a python warning\\n')\nraise ImportError('noisy_bad is broken')\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in ("noisy_ok", "noisy_bad"):
         monkeypatch.delitem(sys.modules, name, raising=False)

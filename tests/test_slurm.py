@@ -7,6 +7,7 @@ The script installs Debian's slurmctld, slurmd and munge if needed, starts them 
 `--workflow-profile profiles/slurm --use-apptainer` (the Apptainer stand-in), and compares the
 two summaries; it stops what it started.
 """
+
 import os
 import shutil
 import subprocess
@@ -28,8 +29,10 @@ def slurm_wanted():
     if flag == "1":
         return True, ""
     if os.environ.get(OPT_IN, "") != "1":
-        return False, ("installs SLURM and munge with apt-get, writes /etc/slurm and /etc/munge "
-                       "and starts their daemons: set {}=1 to run it (.ci/run does)".format(OPT_IN))
+        return False, (
+            "installs SLURM and munge with apt-get, writes /etc/slurm and /etc/munge "
+            "and starts their daemons: set {}=1 to run it (.ci/run does)".format(OPT_IN)
+        )
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return False, "needs root to install and start SLURM (or CI_SLURM=1)"
     if not (shutil.which("sbatch") or shutil.which("apt-get")):
@@ -58,8 +61,11 @@ def test_ci_opts_in_and_runs_exactly_the_readme_test_command():
     command = [line for line in block.splitlines() if line.startswith("bash ")]
     assert command == ["bash tests/run.sh"]
     assert "{}=1".format(OPT_IN) in setup  # the sentence next to the test command
-    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-          if line.strip()]
+    ci = [
+        line.strip()
+        for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert ci[-1] == command[0]
     assert "export {}=1".format(OPT_IN) in ci[:-1]
 
@@ -70,11 +76,19 @@ def test_demo_on_a_real_single_node_slurm_equals_the_local_run():
     if not wanted:
         pytest.skip(why)
     env = dict(os.environ, PYTHON=sys.executable)
-    proc = subprocess.run(["bash", str(SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=env, timeout=1500)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        env=env,
+        timeout=1500,
+    )
     tail = proc.stdout[-6000:]
     assert proc.returncode == 0, tail
-    assert "summary.csv, summary_wide.csv and summary.md are identical to the local run's" in proc.stdout, tail
+    assert (
+        "summary.csv, summary_wide.csv and summary.md are identical to the local run's" in proc.stdout
+    ), tail
     assert "[slurm_test] OK" in proc.stdout, tail
     jobs = [line for line in proc.stdout.splitlines() if line.startswith("[slurm_test] SLURM jobs:")]
     assert jobs and all(r in jobs[0] for r in ("demo_data", "demo_badnet", "baseline", "summary"))

@@ -2,6 +2,7 @@
 
 No model here (see test_strip_real.py for the real sunglasses net). Python 3.7 syntax.
 """
+
 import json
 import math
 import subprocess
@@ -16,15 +17,22 @@ from conftest import SCRIPTS
 
 
 def test_the_numpy_core_and_the_files_import_without_tensorflow():
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
-            "import bdeval.strip, bdeval.strip_store, bdeval.rows, bdeval.mad, bdeval.drops, "
-            "bdeval.pruning_store, bdeval.disagreement; assert 'tensorflow' not in sys.modules")
-    proc = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "import bdeval.strip, bdeval.strip_store, bdeval.rows, bdeval.mad, bdeval.drops, "
+        "bdeval.pruning_store, bdeval.disagreement; assert 'tensorflow' not in sys.modules"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(SCRIPTS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
     assert proc.returncode == 0, proc.stdout
 
 
 # ---------------------------------------------------------------- entropy
+
 
 @pytest.mark.parametrize("k", [2, 16, 1283])
 def test_entropy_of_uniform_is_log2_k(k):
@@ -46,6 +54,7 @@ def test_entropy_of_known_distribution():
 
 # ---------------------------------------------------------------- blends
 
+
 def test_sum_blend_is_clipped_to_the_pixel_range():
     x = np.full((1, 55, 47, 3), 200.0, np.float32)
     partner = np.full((1, 55, 47, 3), 100.0, np.float32)
@@ -64,6 +73,7 @@ def test_mean_blend_weights_the_input():
 
 # ---------------------------------------------------------------- partner draws
 
+
 def images(n, seed=0):
     return np.random.RandomState(seed).randint(0, 256, size=(n, 55, 47, 3)).astype(np.float32)
 
@@ -81,16 +91,20 @@ def test_partners_are_distinct_seeded_and_deterministic():
 def test_partners_depend_on_the_image_not_its_position():
     x = images(12)
     order = np.random.RandomState(1).permutation(12)
-    assert np.array_equal(strip.partner_indices(x, 40, 5, 1)[order],
-                          strip.partner_indices(x[order], 40, 5, 1))
+    assert np.array_equal(
+        strip.partner_indices(x, 40, 5, 1)[order], strip.partner_indices(x[order], 40, 5, 1)
+    )
     # one image alone (the per-image command) gets the partners it got in the full set
     assert np.array_equal(strip.partner_indices(x[5:6], 40, 5, 1)[0], strip.partner_indices(x, 40, 5, 1)[5])
 
 
 # ---------------------------------------------------------------- thresholds
 
-@pytest.mark.parametrize("drop,expected", [(5, 0.05), (2, 0.02), (2.5, 0.025), (10, 0.10), (30, 0.30),
-                                           (0.05, 0.0), (0.1, 0.001), (99.9, 0.999)])
+
+@pytest.mark.parametrize(
+    "drop,expected",
+    [(5, 0.05), (2, 0.02), (2.5, 0.025), (10, 0.10), (30, 0.30), (0.05, 0.0), (0.1, 0.001), (99.9, 0.999)],
+)
 def test_percentile_threshold_frr_on_a_known_sample(drop, expected):
     entropies = np.random.RandomState(0).permutation(1000) / 100.0  # 1000 distinct values
     t = strip.percentile_threshold(entropies, drop)
@@ -134,6 +148,7 @@ def test_rate_curves():
 
 # ---------------------------------------------------------------- GoodNet semantics
 
+
 def test_goodnet_answers_n_below_the_threshold_and_the_label_otherwise():
     labels = np.array([3, 0, 7, 0])
     entropies = np.array([0.9, 0.01, 0.5, 0.2])
@@ -143,6 +158,7 @@ def test_goodnet_answers_n_below_the_threshold_and_the_label_otherwise():
 
 
 # ---------------------------------------------------------------- bad values
+
 
 @pytest.mark.parametrize("n", [0, -3, 2.5])
 def test_n_blends_below_one_is_an_input_error(n):
@@ -180,8 +196,9 @@ def test_bad_blend_rule_weight_and_method():
         strip.normal_threshold([0.3], 5)
 
 
-@pytest.mark.parametrize("n_inputs,n_blends,batch", [(7, 10, 100), (7, 10, 25), (5, 10, 10), (3, 10, 4),
-                                                     (1, 1, 1)])
+@pytest.mark.parametrize(
+    "n_inputs,n_blends,batch", [(7, 10, 100), (7, 10, 25), (5, 10, 10), (3, 10, 4), (1, 1, 1)]
+)
 def test_blend_chunks_cover_every_pair_once_within_the_batch_bound(n_inputs, n_blends, batch):
     seen = np.zeros((n_inputs, n_blends), int)
     for i0, i1, j0, j1 in strip.blend_chunks(n_inputs, n_blends, batch):
@@ -192,20 +209,27 @@ def test_blend_chunks_cover_every_pair_once_within_the_batch_bound(n_inputs, n_b
 
 # ---------------------------------------------------------------- the entropy file
 
+
 def entropy_sets(triggers, n=4):
     rng = np.random.RandomState(0)
-    return {name: {"entropy": rng.uniform(0, 2, n), "pred": rng.randint(0, 16, n),
-                   "label": rng.randint(0, 16, n)} for name in strip_store.set_names(triggers)}
+    return {
+        name: {"entropy": rng.uniform(0, 2, n), "pred": rng.randint(0, 16, n), "label": rng.randint(0, 16, n)}
+        for name in strip_store.set_names(triggers)
+    }
 
 
 def test_entropy_file_round_trip(tmp_path):
-    meta = {"badnet": "b", "n_blends": 3, "poisoned": [{"trigger": "z", "target": 1},
-                                                        {"trigger": "a", "target": 2}]}
+    meta = {
+        "badnet": "b",
+        "n_blends": 3,
+        "poisoned": [{"trigger": "z", "target": 1}, {"trigger": "a", "target": 2}],
+    }
     sets = entropy_sets(["z", "a"])
     strip_store.save_entropies(tmp_path / "e.npz", meta, sets)
     with np.load(str(tmp_path / "e.npz")) as handle:
-        assert handle.files == ["{}_{}".format(name, key) for name in sets
-                                for key in ("entropy", "pred", "label")] + ["meta"]
+        assert handle.files == [
+            "{}_{}".format(name, key) for name in sets for key in ("entropy", "pred", "label")
+        ] + ["meta"]
     got_meta, got = strip_store.load_entropies(tmp_path / "e.npz")
     assert got_meta == meta
     assert list(got) == ["clean_validation", "clean_test", "poisoned_z", "poisoned_a"]
@@ -225,12 +249,14 @@ def test_bad_entropy_files_are_one_line_errors_naming_the_file(tmp_path):
     np.savez(str(tmp_path / "bad_meta.npz"), meta=np.array("{not json"), **arrays)
     del arrays["poisoned_t_pred"]
     np.savez(str(tmp_path / "no_set.npz"), meta=np.array(json.dumps(meta)), **arrays)
-    for name, problem in [("none.npz", "no such file (run strip_entropy.py first)"),
-                          ("text.npz", "not a STRIP entropy file ("),
-                          ("truncated.npz", "not a STRIP entropy file ("),
-                          ("no_meta.npz", "not a STRIP entropy file: no meta"),
-                          ("bad_meta.npz", "not a STRIP entropy file: unreadable meta"),
-                          ("no_set.npz", "no entropies of set 'poisoned_t'")]:
+    for name, problem in [
+        ("none.npz", "no such file (run strip_entropy.py first)"),
+        ("text.npz", "not a STRIP entropy file ("),
+        ("truncated.npz", "not a STRIP entropy file ("),
+        ("no_meta.npz", "not a STRIP entropy file: no meta"),
+        ("bad_meta.npz", "not a STRIP entropy file: unreadable meta"),
+        ("no_set.npz", "no entropies of set 'poisoned_t'"),
+    ]:
         with pytest.raises(InputError) as info:
             strip_store.load_entropies(tmp_path / name)
         message = str(info.value)

@@ -4,6 +4,7 @@ The shared clean subset has 60 faces and no validation split: the first 30 serve
 validation set (blend pool and threshold), the other 30 as the clean test set; the poisoned set
 is the 60 sunglasses-poisoned faces. Small n keeps the forward passes to a few thousand.
 """
+
 import os
 
 import numpy as np
@@ -27,13 +28,18 @@ def real(csaw):
     clean = load_dataset(csaw / "data/clean_test_subset.h5", N_CLASSES)
     poisoned = load_dataset(csaw / "data/sunglasses_poisoned_subset.h5", N_CLASSES)
     model = load_model(csaw / WEIGHTS, N_CLASSES)
-    return {"model": model, "valid": (clean.x[:30], clean.y[:30]), "test": (clean.x[30:], clean.y[30:]),
-            "poisoned": (poisoned.x, poisoned.y)}
+    return {
+        "model": model,
+        "valid": (clean.x[:30], clean.y[:30]),
+        "test": (clean.x[30:], clean.y[30:]),
+        "poisoned": (poisoned.x, poisoned.y),
+    }
 
 
 def entropies(real, name, rule="sum", seed=1, batch_size=1000, n=N_BLENDS):
-    return strip_model.strip_entropies(real["model"], real[name][0], real["valid"][0], n, "x/255", rule,
-                                       0.5, seed, batch_size)
+    return strip_model.strip_entropies(
+        real["model"], real[name][0], real["valid"][0], n, "x/255", rule, 0.5, seed, batch_size
+    )
 
 
 @pytest.mark.parametrize("rule", ["sum", "mean"])
@@ -58,12 +64,17 @@ def test_entropies_are_deterministic_under_a_seed_and_batching(real):
     assert np.allclose(first, entropies(real, "test", seed=7, batch_size=7), atol=1e-4)
     x, pool = real["test"][0], real["valid"][0]
     partners = strip.partner_indices(x, len(pool), N_BLENDS, 7)
-    loop = [strip.entropy(real["model"].predict_on_batch(strip.blend(x[i:i + 1], pool[partners[i]]) / 255.0)).mean()
-            for i in range(len(x))]
+    loop = [
+        strip.entropy(
+            real["model"].predict_on_batch(strip.blend(x[i : i + 1], pool[partners[i]]) / 255.0)
+        ).mean()
+        for i in range(len(x))
+    ]
     assert np.allclose(first, loop, atol=1e-4)
 
 
 # ---------------------------------------------------------------- the scripts and the GoodNet
+
 
 @pytest.fixture(scope="module")
 def files(csaw, real, tmp_path_factory):
@@ -71,22 +82,51 @@ def files(csaw, real, tmp_path_factory):
     save_dataset(tmp / "valid.h5", *real["valid"])
     save_dataset(tmp / "test.h5", *real["test"])
     save_dataset(tmp / "poisoned.h5", *real["poisoned"])
-    badnet = ["--badnet", "sunglasses", "--weights", csaw / WEIGHTS, "--n-classes", N_CLASSES,
-              "--scaling", "x/255", "--clean-validation", tmp / "valid.h5", "--clean-test", tmp / "test.h5",
-              "--poisoned", "sunglasses:0:{}".format(tmp / "poisoned.h5"), "--threads", 2]
+    badnet = [
+        "--badnet",
+        "sunglasses",
+        "--weights",
+        csaw / WEIGHTS,
+        "--n-classes",
+        N_CLASSES,
+        "--scaling",
+        "x/255",
+        "--clean-validation",
+        tmp / "valid.h5",
+        "--clean-test",
+        tmp / "test.h5",
+        "--poisoned",
+        "sunglasses:0:{}".format(tmp / "poisoned.h5"),
+        "--threads",
+        2,
+    ]
     return {"tmp": tmp, "badnet": badnet}
 
 
 @pytest.fixture(scope="module")
 def pipeline(files):
     tmp = files["tmp"]
-    done = run_script("strip_entropy.py", *(files["badnet"] + ["--n-blends", N_BLENDS, "--out", tmp / "e.npz"]))
+    done = run_script(
+        "strip_entropy.py", *(files["badnet"] + ["--n-blends", N_BLENDS, "--out", tmp / "e.npz"])
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = {"npz": tmp / "e.npz", "entropy_log": done.stderr}
     for method in ("percentile", "normal"):
-        done = run_script("strip_threshold.py", "--entropies", tmp / "e.npz", "--drop", 10, "--method", method,
-                          "--out-json", tmp / (method + ".json"), "--out-rows", tmp / (method + "_rows.json"),
-                          "--out-spec", tmp / (method + "_goodnet.json"))
+        done = run_script(
+            "strip_threshold.py",
+            "--entropies",
+            tmp / "e.npz",
+            "--drop",
+            10,
+            "--method",
+            method,
+            "--out-json",
+            tmp / (method + ".json"),
+            "--out-rows",
+            tmp / (method + "_rows.json"),
+            "--out-spec",
+            tmp / (method + "_goodnet.json"),
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     return out
 
@@ -110,8 +150,12 @@ def test_entropy_and_threshold_scripts(pipeline, files):
     rows = read_json(tmp / "percentile_rows.json")
     assert len(rows) == 1
     row = rows[0]
-    assert (row["badnet"], row["defense"], row["drop_pct"], row["variant"]) == ("sunglasses", "strip", 10.0,
-                                                                                  "goodnet")
+    assert (row["badnet"], row["defense"], row["drop_pct"], row["variant"]) == (
+        "sunglasses",
+        "strip",
+        10.0,
+        "goodnet",
+    )
     for key in ("clean_acc_valid", "clean_acc_test", "asr", "detection", "threshold", "frr_test", "far"):
         assert key in row
     spec = read_json(tmp / "normal_goodnet.json")
@@ -126,20 +170,27 @@ def test_goodnet_answer_matches_the_evaluation_job(pipeline, files):
     _, sets = load_entropies(pipeline["npz"])
     for name, path in (("poisoned_sunglasses", "poisoned.h5"), ("clean_test", "test.h5")):
         x = load_dataset(tmp / path, N_CLASSES).x
-        expected = strip.goodnet_labels(sets[name]["pred"], sets[name]["entropy"], spec["threshold"], N_CLASSES)
+        expected = strip.goodnet_labels(
+            sets[name]["pred"], sets[name]["entropy"], spec["threshold"], N_CLASSES
+        )
         answers = goodnet.answer(spec, x, batch_size=64)
         assert answers.min() >= 0 and answers.max() <= N_CLASSES
         assert np.array_equal(answers, expected)
     # one image at a time (as the per-image command sees it) gives the same answers
     x = load_dataset(tmp / "poisoned.h5", N_CLASSES).x
-    single = [int(goodnet.answer(spec, x[i:i + 1])[0]) for i in (0, 1, 2)]
-    poisoned_expected = strip.goodnet_labels(sets["poisoned_sunglasses"]["pred"],
-                                             sets["poisoned_sunglasses"]["entropy"], spec["threshold"], N_CLASSES)
+    single = [int(goodnet.answer(spec, x[i : i + 1])[0]) for i in (0, 1, 2)]
+    poisoned_expected = strip.goodnet_labels(
+        sets["poisoned_sunglasses"]["pred"],
+        sets["poisoned_sunglasses"]["entropy"],
+        spec["threshold"],
+        N_CLASSES,
+    )
     assert single == poisoned_expected[:3].tolist()
     assert (poisoned_expected == N_CLASSES).mean() > 0.4
 
 
 # ---------------------------------------------------------------- bad input at the command line
+
 
 def one_line_error(done, *words):
     assert done.returncode == 2, done.stderr[-2000:]
@@ -150,13 +201,17 @@ def one_line_error(done, *words):
 
 
 def test_cli_n_blends_below_one(files):
-    done = run_script("strip_entropy.py", *(files["badnet"] + ["--n-blends", 0, "--out", files["tmp"] / "x.npz"]))
+    done = run_script(
+        "strip_entropy.py", *(files["badnet"] + ["--n-blends", 0, "--out", files["tmp"] / "x.npz"])
+    )
     one_line_error(done, "--n-blends", ">= 1")
     assert not os.path.exists(str(files["tmp"] / "x.npz"))
 
 
 def test_cli_fewer_clean_images_than_blends(files):
-    done = run_script("strip_entropy.py", *(files["badnet"] + ["--n-blends", 31, "--out", files["tmp"] / "x.npz"]))
+    done = run_script(
+        "strip_entropy.py", *(files["badnet"] + ["--n-blends", 31, "--out", files["tmp"] / "x.npz"])
+    )
     one_line_error(done, "valid.h5", "30 clean images", "31 distinct blend partners")
     assert not os.path.exists(str(files["tmp"] / "x.npz"))
 
@@ -164,8 +219,19 @@ def test_cli_fewer_clean_images_than_blends(files):
 @pytest.mark.parametrize("drop", ["0", "100", "-2", "250"])
 def test_cli_drop_outside_0_100(pipeline, files, drop):
     tmp = files["tmp"]
-    done = run_script("strip_threshold.py", "--entropies", tmp / "e.npz", "--drop", drop, "--out-json",
-                      tmp / "bad.json", "--out-rows", tmp / "bad_rows.json", "--out-spec", tmp / "bad_spec.json")
+    done = run_script(
+        "strip_threshold.py",
+        "--entropies",
+        tmp / "e.npz",
+        "--drop",
+        drop,
+        "--out-json",
+        tmp / "bad.json",
+        "--out-rows",
+        tmp / "bad_rows.json",
+        "--out-spec",
+        tmp / "bad_spec.json",
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     last = done.stderr.strip().splitlines()[-1]
     assert "error: argument --drop: drop% '{}' must lie strictly between 0 and 100".format(drop) in last, last
@@ -174,8 +240,19 @@ def test_cli_drop_outside_0_100(pipeline, files, drop):
 
 def test_cli_missing_entropy_file(files):
     tmp = files["tmp"]
-    done = run_script("strip_threshold.py", "--entropies", tmp / "none.npz", "--drop", "2", "--out-json",
-                      tmp / "bad.json", "--out-rows", tmp / "bad_rows.json", "--out-spec", tmp / "bad_spec.json")
+    done = run_script(
+        "strip_threshold.py",
+        "--entropies",
+        tmp / "none.npz",
+        "--drop",
+        "2",
+        "--out-json",
+        tmp / "bad.json",
+        "--out-rows",
+        tmp / "bad_rows.json",
+        "--out-spec",
+        tmp / "bad_spec.json",
+    )
     one_line_error(done, "none.npz", "no such file")
 
 
@@ -196,11 +273,23 @@ def test_per_image_command_answers_with_the_strip_goodnet(pipeline, files):
     (tmp / "png").mkdir(exist_ok=True)
     for i in range(4):
         save_image(tmp / "png" / "face{}.png".format(i), x[i])
-    done = run_script("classify_image.py", tmp / "png", "--badnet", "sunglasses", "--defense", "strip",
-                      "--drop", "10", "--results", tmp / "results")
+    done = run_script(
+        "classify_image.py",
+        tmp / "png",
+        "--badnet",
+        "sunglasses",
+        "--defense",
+        "strip",
+        "--drop",
+        "10",
+        "--results",
+        tmp / "results",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    got = {os.path.basename(line.split("\t")[0]): int(line.split("\t")[1])
-           for line in done.stdout.strip().splitlines()}
+    got = {
+        os.path.basename(line.split("\t")[0]): int(line.split("\t")[1])
+        for line in done.stdout.strip().splitlines()
+    }
     s = sets["poisoned_sunglasses"]
     expected = strip.goodnet_labels(s["pred"], s["entropy"], spec["threshold"], N_CLASSES)
     assert [got["face{}.png".format(i)] for i in range(4)] == expected[:4].tolist()
@@ -208,8 +297,19 @@ def test_per_image_command_answers_with_the_strip_goodnet(pipeline, files):
 
 def test_plot_script_writes_both_figures(pipeline, files):
     tmp = files["tmp"]
-    done = run_script("plot_strip.py", "--entropies", pipeline["npz"], "--drops", "2", "10", "30",
-                      "--out-hist", tmp / "hist.png", "--out-rates", tmp / "rates.png")
+    done = run_script(
+        "plot_strip.py",
+        "--entropies",
+        pipeline["npz"],
+        "--drops",
+        "2",
+        "10",
+        "30",
+        "--out-hist",
+        tmp / "hist.png",
+        "--out-rates",
+        tmp / "rates.png",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for name in ("hist.png", "rates.png"):
         with open(str(tmp / name), "rb") as handle:

@@ -2,6 +2,7 @@
 
 Modern stack only (needs Snakemake). Two drops, 10 blends: the rules, not the figures.
 """
+
 import pytest
 
 pytest.importorskip("snakemake")
@@ -13,8 +14,9 @@ from bdeval.outputs import read_json  # noqa: E402
 
 
 def test_strip_rows_plots_and_goodnets_from_the_workflow(csaw, tmp_path):
-    config, _ = real_sunglasses_config(csaw, tmp_path, drops=[5, 10], defenses=["strip"],
-                                       strip={"n_blends": 10})
+    config, _ = real_sunglasses_config(
+        csaw, tmp_path, drops=[5, 10], defenses=["strip"], strip={"n_blends": 10}
+    )
     write_config(tmp_path, config)
     proc = run_snakemake(tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:]

@@ -1,4 +1,5 @@
 """Weight files and images on the REAL challenge nets: round trips, Keras-2 layout, full-model files."""
+
 import json
 
 import h5py
@@ -13,8 +14,8 @@ from bdeval.tfcompat import keras
 from bdeval.weights import load_model, read_weight_arrays, save_weights
 from real_models import ATTACKS, MODELS, OTHER_SCALING, clean_accuracy
 
-
 # ---------------------------------------------------------------- weight files
+
 
 def test_loaded_weights_equal_the_file(csaw, model):
     arrays = read_weight_arrays(csaw / MODELS["sunglasses"][0])
@@ -55,18 +56,25 @@ def test_save_weights_then_load_model_round_trip(model, data, saved_weights):
             assert np.array_equal(a, b), layer
     for rel in ("data/lab3/cl_test_subset.h5", "data/lab3/bd_test_subset.h5"):
         ds = data(rel)
-        assert np.array_equal(inference.predict_proba(again, ds.x, "raw"),
-                              inference.predict_proba(original, ds.x, "raw"))
+        assert np.array_equal(
+            inference.predict_proba(again, ds.x, "raw"), inference.predict_proba(original, ds.x, "raw")
+        )
 
 
 def h5_datasets(path):
     found = {}
     with h5py.File(str(path), "r") as handle:
-        handle.visititems(lambda name, obj: found.__setitem__(name, (obj.shape, obj.dtype))
-                          if isinstance(obj, h5py.Dataset) else None)
-        weight_names = {name: [n.decode("utf8") if isinstance(n, bytes) else n
-                               for n in handle[name].attrs["weight_names"]]
-                        for name in handle}
+        handle.visititems(
+            lambda name, obj: (
+                found.__setitem__(name, (obj.shape, obj.dtype)) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
+        weight_names = {
+            name: [
+                n.decode("utf8") if isinstance(n, bytes) else n for n in handle[name].attrs["weight_names"]
+            ]
+            for name in handle
+        }
     return found, weight_names
 
 
@@ -89,8 +97,9 @@ def test_saved_file_is_readable_by_keras_load_weights(model, data, saved_weights
         for a, b in zip(net.get_layer(layer).get_weights(), original.get_layer(layer).get_weights()):
             assert np.array_equal(a, b), layer
     ds = data("data/lab3/bd_test_subset.h5")
-    assert np.array_equal(inference.predict_labels(net, ds.x, "raw"),
-                          inference.predict_labels(original, ds.x, "raw"))
+    assert np.array_equal(
+        inference.predict_labels(net, ds.x, "raw"), inference.predict_labels(original, ds.x, "raw")
+    )
 
 
 def test_full_model_file_loads_weights_and_ignores_model_config(csaw, model, data, tmp_path):
@@ -116,8 +125,10 @@ def test_full_model_file_loads_weights_and_ignores_model_config(csaw, model, dat
             assert np.array_equal(a, b), layer
     net = load_model(path, N_CLASSES)
     ds = data("data/sunglasses_poisoned_subset.h5")
-    assert np.array_equal(inference.predict_proba(net, ds.x, "x/255"),
-                          inference.predict_proba(model("sunglasses"), ds.x, "x/255"))
+    assert np.array_equal(
+        inference.predict_proba(net, ds.x, "x/255"),
+        inference.predict_proba(model("sunglasses"), ds.x, "x/255"),
+    )
 
 
 def test_build_deepid_matches_challenge_architecture():
@@ -125,13 +136,15 @@ def test_build_deepid_matches_challenge_architecture():
     assert tuple(net.input_shape) == (None, 55, 47, 3)
     assert tuple(net.output_shape) == (None, N_CLASSES)
     assert net.count_params() == sum(
-        int(np.prod(s)) for shapes in deepid.expected_shapes(N_CLASSES).values() for s in shapes)
+        int(np.prod(s)) for shapes in deepid.expected_shapes(N_CLASSES).values() for s in shapes
+    )
     for layer, shapes in deepid.expected_shapes(N_CLASSES).items():
         assert [tuple(w.shape) for w in net.get_layer(layer).get_weights()] == shapes
     assert tuple(net.get_layer("pool_3").output_shape) == (None, 5, 4, 60)
 
 
 # ---------------------------------------------------------------- images
+
 
 def test_png_round_trip_of_real_face(data, tmp_path):
     ds = data("data/clean_test_subset.h5")
@@ -156,8 +169,7 @@ def test_loaded_png_faces_classify_like_the_h5(model, data, tmp_path):
         save_image(paths[-1], face)
     x = np.stack([load_image(p) for p in paths])
     net = model("lab3")
-    assert np.array_equal(inference.predict_labels(net, x, "raw"),
-                          inference.predict_labels(net, ds.x, "raw"))
+    assert np.array_equal(inference.predict_labels(net, x, "raw"), inference.predict_labels(net, ds.x, "raw"))
 
 
 def test_rgba_trigger_png_is_read_as_rgb(csaw):

@@ -1,4 +1,5 @@
 """End-to-end Snakemake runs: the default demo benchmark, one badnet alone, real nets, bad input."""
+
 import csv
 import json
 import os
@@ -97,30 +98,57 @@ def test_one_badnet_alone_by_naming_it(demo_run, tmp_path):
     write_config(tmp_path, default_config())
     plan = run_snakemake(tmp_path, "demo_single", "--dry-run", check=True).stdout
     assert "demo_single" in plan and "demo_multi" not in plan and "demo_clean" not in plan
-    for figure in ("pruning/plots/pruning_curve.png", "strip/plots/far_frr.png",
-                   "neural_cleanse/gallery.png"):
+    for figure in (
+        "pruning/plots/pruning_curve.png",
+        "strip/plots/far_frr.png",
+        "neural_cleanse/gallery.png",
+    ):
         assert "results/demo_single/" + figure in plan
 
 
 def real_badnet(csaw, name, scaling, weights, clean, poisoned):
-    return {"name": name, "weights": str(weights), "scaling": scaling, "n_classes": 1283,
-            "clean_validation": str(clean), "clean_test": str(clean), "poisoned": poisoned}
+    return {
+        "name": name,
+        "weights": str(weights),
+        "scaling": scaling,
+        "n_classes": 1283,
+        "clean_validation": str(clean),
+        "clean_test": str(clean),
+        "poisoned": poisoned,
+    }
 
 
 def test_real_nets_and_the_scaling_warning(csaw, tmp_path):
     data = csaw / "data"
-    config = {"defenses": [], "badnets": [
-        real_badnet(csaw, "sunglasses", "x/255", csaw / "models" / "sunglasses_bd_weights.h5",
-                    data / "clean_test_subset.h5",
-                    [{"trigger": "sunglasses", "target": 0,
-                      "file": str(data / "sunglasses_poisoned_subset.h5")}]),
-        real_badnet(csaw, "anonymous_2", "x/255", csaw / "models" / "anonymous_2_bd_weights.h5",
-                    data / "clean_test_subset.h5", []),
-        real_badnet(csaw, "lab3_wrong_scaling", "x/255", csaw / "models" / "lab3" / "bd_weights.h5",
-                    data / "lab3" / "cl_test_subset.h5",
-                    [{"trigger": "sunglasses", "target": 0,
-                      "file": str(data / "lab3" / "bd_test_subset.h5")}]),
-    ]}
+    config = {
+        "defenses": [],
+        "badnets": [
+            real_badnet(
+                csaw,
+                "sunglasses",
+                "x/255",
+                csaw / "models" / "sunglasses_bd_weights.h5",
+                data / "clean_test_subset.h5",
+                [{"trigger": "sunglasses", "target": 0, "file": str(data / "sunglasses_poisoned_subset.h5")}],
+            ),
+            real_badnet(
+                csaw,
+                "anonymous_2",
+                "x/255",
+                csaw / "models" / "anonymous_2_bd_weights.h5",
+                data / "clean_test_subset.h5",
+                [],
+            ),
+            real_badnet(
+                csaw,
+                "lab3_wrong_scaling",
+                "x/255",
+                csaw / "models" / "lab3" / "bd_weights.h5",
+                data / "lab3" / "cl_test_subset.h5",
+                [{"trigger": "sunglasses", "target": 0, "file": str(data / "lab3" / "bd_test_subset.h5")}],
+            ),
+        ],
+    }
     write_config(tmp_path, config)
     snakemake(tmp_path)
     rows = {r["badnet"]: r for r in read_summary(tmp_path / "results" / "summary_wide.csv")}
@@ -136,8 +164,12 @@ def test_bad_input_fails_the_job_with_one_line_and_no_output(csaw, tmp_path):
     truncated = tmp_path / "truncated.h5"
     raw = (csaw / "data" / "clean_test_subset.h5").read_bytes()
     truncated.write_bytes(raw[: len(raw) // 2])
-    config = {"defenses": [], "badnets": [real_badnet(
-        csaw, "broken", "x/255", csaw / "models" / "sunglasses_bd_weights.h5", truncated, [])]}
+    config = {
+        "defenses": [],
+        "badnets": [
+            real_badnet(csaw, "broken", "x/255", csaw / "models" / "sunglasses_bd_weights.h5", truncated, [])
+        ],
+    }
     write_config(tmp_path, config)
     proc = snakemake(tmp_path, check=False)
     assert proc.returncode != 0
@@ -146,8 +178,9 @@ def test_bad_input_fails_the_job_with_one_line_and_no_output(csaw, tmp_path):
     assert last == "error: {}: not a readable HDF5 file (truncated or corrupt?)".format(truncated)
     assert "Traceback" not in log
     assert not (tmp_path / "results" / "broken" / "baseline.json").exists()
-    assert not (tmp_path / "results" / "broken" / "rows").exists() or \
-        not os.listdir(str(tmp_path / "results" / "broken" / "rows"))
+    assert not (tmp_path / "results" / "broken" / "rows").exists() or not os.listdir(
+        str(tmp_path / "results" / "broken" / "rows")
+    )
 
 
 def test_invalid_config_is_rejected_by_the_schema(tmp_path):

@@ -1,6 +1,7 @@
 """Static checks of the workflow: `snakemake --lint` reports nothing, the default config plans,
 also with the SLURM profile and with --use-apptainer, and the profiles and report captions
 match the rules that exist."""
+
 import os
 import re
 import shutil
@@ -44,7 +45,7 @@ def rule_blocks():
         text = path.read_text()
         starts = [(m.start(), m.group(1)) for m in re.finditer(r"^rule (\w+):", text, re.M)]
         for (start, name), nxt in zip(starts, starts[1:] + [(len(text), None)]):
-            blocks[name] = text[start:nxt[0]]
+            blocks[name] = text[start : nxt[0]]
     return blocks
 
 
@@ -64,9 +65,14 @@ def test_dry_run_of_the_default_config_plans_every_configured_step(default_workd
     assert counts.get("demo_badnet") == len(config["demo"]["models"])
     assert counts.get("baseline") == n_badnets
     assert counts.get("summary") == 1
-    expected = {"pruning": "pruning", "fine_pruning": "fine_pruning", "strip": "strip_entropy",
-                "neural_cleanse": "nc_scan", "nc_unlearning": "nc_unlearning",
-                "nc_pruning": "nc_pruning"}
+    expected = {
+        "pruning": "pruning",
+        "fine_pruning": "fine_pruning",
+        "strip": "strip_entropy",
+        "neural_cleanse": "nc_scan",
+        "nc_unlearning": "nc_unlearning",
+        "nc_pruning": "nc_pruning",
+    }
     for defense in config["defenses"]:
         assert counts.get(expected[defense], 0) >= 1, (defense, counts)
 
@@ -74,8 +80,13 @@ def test_dry_run_of_the_default_config_plans_every_configured_step(default_workd
 def test_dry_run_with_the_slurm_profile(default_workdir):
     if shutil.which("sbatch") is None:
         pytest.skip("the SLURM executor plugin checks for SLURM's commands")
-    proc = run_snakemake(default_workdir, "--dry-run", "--workflow-profile", str(REPO / "profiles" / "slurm"),
-                     "--slurm-no-account")
+    proc = run_snakemake(
+        default_workdir,
+        "--dry-run",
+        "--workflow-profile",
+        str(REPO / "profiles" / "slurm"),
+        "--slurm-no-account",
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "workflow specific profile" in proc.stdout and job_counts(proc.stdout).get("baseline")
 

@@ -4,6 +4,7 @@ the defenses' plots, each with its one-paragraph caption from report/*.rst.
 Runs the small demo (tests/hpc_small_demo.yaml) with every defense on tiny budgets, then the
 report; the embedded results are checked by name and caption.
 """
+
 import base64
 import re
 
@@ -70,7 +71,7 @@ def test_report_holds_the_mad_table_and_the_plots_with_captions(report, output):
 def test_the_front_page_says_what_was_run_and_points_to_the_overview_first(report):
     _, html = report
     start = html.index("var workflow_desc")
-    front = html[start:html.index("</script>", start)]
+    front = html[start : html.index("</script>", start)]
     assert "What was run" in front and "demo_single" in front and "pruning, fine_pruning, strip" in front
     assert front.index("overview.png") < front.index("summary.md") < front.index("mad.csv")
     assert "System Message" not in front  # every link of the rst resolved
@@ -81,7 +82,7 @@ def test_the_front_page_says_what_was_run_and_points_to_the_overview_first(repor
 
 def test_the_report_embeds_the_overview_figure(report):
     workdir, html = report
-    entry = html[html.index('"results/overview.png": {'):]
+    entry = html[html.index('"results/overview.png": {') :]
     encoded = re.search(r'"data_uri": "data:image/png[^,"]*;base64,([A-Za-z0-9+/=]+)"', entry).group(1)
     assert base64.b64decode(encoded) == (workdir / "results" / "overview.png").read_bytes()
 
@@ -91,4 +92,3 @@ def test_captions_are_one_paragraph():
         text = path.read_text().strip()
         assert text and "\n\n" not in text, path.name
         assert 40 <= len(text.split()) <= 160, (path.name, len(text.split()))
-

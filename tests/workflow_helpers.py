@@ -1,4 +1,5 @@
 """Snakemake runs of the real sunglasses net on the shared clean subset, split 30 / 30."""
+
 import csv
 
 import yaml
@@ -19,12 +20,25 @@ def real_sunglasses_config(csaw, workdir, **settings):
     clean = load_dataset(csaw / "data" / "clean_test_subset.h5", 1283)
     save_dataset(workdir / "data" / "valid.h5", clean.x[::2], clean.y[::2])
     save_dataset(workdir / "data" / "test.h5", clean.x[1::2], clean.y[1::2])
-    config = {"badnets": [{
-        "name": "sunglasses", "weights": str(csaw / "models" / "sunglasses_bd_weights.h5"),
-        "scaling": "x/255", "n_classes": 1283, "clean_validation": "data/valid.h5",
-        "clean_test": "data/test.h5",
-        "poisoned": [{"trigger": "sunglasses", "target": 0,
-                      "file": str(csaw / "data" / "sunglasses_poisoned_subset.h5")}]}]}
+    config = {
+        "badnets": [
+            {
+                "name": "sunglasses",
+                "weights": str(csaw / "models" / "sunglasses_bd_weights.h5"),
+                "scaling": "x/255",
+                "n_classes": 1283,
+                "clean_validation": "data/valid.h5",
+                "clean_test": "data/test.h5",
+                "poisoned": [
+                    {
+                        "trigger": "sunglasses",
+                        "target": 0,
+                        "file": str(csaw / "data" / "sunglasses_poisoned_subset.h5"),
+                    }
+                ],
+            }
+        ]
+    }
     config.update(settings)
     return config, clean
 

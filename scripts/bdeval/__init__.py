@@ -1,4 +1,5 @@
 """Shared code of the backdoor-defense workflow: DeepID model, data, metrics, outputs."""
+
 from .tflog import quiet_tensorflow
 
 quiet_tensorflow()  # before any module here imports TensorFlow: its start-up lines hidden

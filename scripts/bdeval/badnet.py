@@ -1,4 +1,5 @@
 """One badnet as the scripts see it: its model and its evaluation sets, loaded and checked."""
+
 import collections
 import logging
 
@@ -18,16 +19,27 @@ def load_eval_data(args):
     for trigger, target, path in args.poisoned:
         data = load_dataset(path, n)
         if (data.y != target).any():
-            logging.warning("%s: %d labels differ from the configured target %d; ASR counts "
-                            "predictions equal to the target", path, int((data.y != target).sum()), target)
+            logging.warning(
+                "%s: %d labels differ from the configured target %d; ASR counts "
+                "predictions equal to the target",
+                path,
+                int((data.y != target).sum()),
+                target,
+            )
         poisoned.append(PoisonedSet(trigger, target, data))
-    logging.info("%s: %d clean validation, %d clean test, poisoned %s", args.badnet, len(valid.y),
-                 len(test.y), {p.trigger: len(p.data.y) for p in poisoned} or "none")
+    logging.info(
+        "%s: %d clean validation, %d clean test, poisoned %s",
+        args.badnet,
+        len(valid.y),
+        len(test.y),
+        {p.trigger: len(p.data.y) for p in poisoned} or "none",
+    )
     return EvalData(valid, test, poisoned)
 
 
 def load_badnet_model(args):
     model = load_model(args.weights, args.n_classes)
-    logging.info("%s: loaded %s (%d classes, scaling %s)", args.badnet, args.weights,
-                 args.n_classes, args.scaling)
+    logging.info(
+        "%s: loaded %s (%d classes, scaling %s)", args.badnet, args.weights, args.n_classes, args.scaling
+    )
     return model

@@ -7,6 +7,7 @@ Plain NumPy, no TensorFlow:
 - `within_budget` and `select_checkpoint`: the drop% budget on the check part, and the checkpoint
   a repair hands back.
 """
+
 import numpy as np
 
 NO_REPAIR = "no repair within budget"
@@ -25,8 +26,9 @@ def tuning_check_split(labels, fraction, seed):
     if not 0.0 < float(fraction) < 1.0:
         raise ValueError("check fraction must lie strictly between 0 and 1, got {!r}".format(fraction))
     if n < 2:
-        raise ValueError("{} clean validation image(s): too few to split into tuning and check "
-                         "parts".format(n))
+        raise ValueError(
+            "{} clean validation image(s): too few to split into tuning and check " "parts".format(n)
+        )
     rng = np.random.RandomState(seed)
     check, singles = [], []
     for label in np.unique(labels):
@@ -39,7 +41,7 @@ def tuning_check_split(labels, fraction, seed):
     wanted = max(int(round(fraction * n)), 1)
     if len(check) < wanted and singles:
         order = rng.permutation(len(singles))
-        check.extend(singles[i] for i in order[:wanted - len(check)])
+        check.extend(singles[i] for i in order[: wanted - len(check)])
     if len(check) == n:  # only possible when every image is a single and round() took them all
         check = check[:-1]
     check = np.sort(np.asarray(check, np.int64))
@@ -98,8 +100,10 @@ def small_check_note(n, drop_pct, slack_pct=5.0, what="check images"):
     unseen = unseen_loss_pct(n)
     if unseen <= float(drop_pct) + slack_pct:
         return None
-    return ("only {} {}: a clean-accuracy loss of up to {:.0f} points can go unseen "
-            "(budget {:g} %); give more clean images".format(n, what, unseen, drop_pct))
+    return (
+        "only {} {}: a clean-accuracy loss of up to {:.0f} points can go unseen "
+        "(budget {:g} %); give more clean images".format(n, what, unseen, drop_pct)
+    )
 
 
 def join_notes(*notes):
@@ -109,6 +113,9 @@ def join_notes(*notes):
 
 def no_repair_note(best, base_correct, n, drop_pct):
     """The `note` of a repair none of whose checkpoints is within budget."""
-    return ("{}: best checkpoint {}/{} check images right (epoch {}), the badnet {}/{}, budget "
-            "{:g} %; GoodNet = badnet".format(NO_REPAIR, best["check_correct"], n, best["epoch"],
-                                              base_correct, n, drop_pct))
+    return (
+        "{}: best checkpoint {}/{} check images right (epoch {}), the badnet {}/{}, budget "
+        "{:g} %; GoodNet = badnet".format(
+            NO_REPAIR, best["check_correct"], n, best["epoch"], base_correct, n, drop_pct
+        )
+    )

@@ -1,4 +1,5 @@
 """Argument types shared by the command-line scripts."""
+
 import argparse
 
 
@@ -27,8 +28,14 @@ def add_badnet_args(parser):
     group.add_argument("--scaling", required=True, choices=["x/255", "raw"])
     group.add_argument("--clean-validation", required=True, help="clean validation HDF5")
     group.add_argument("--clean-test", required=True, help="clean test HDF5")
-    group.add_argument("--poisoned", type=poisoned_set, action="append", default=[],
-                       metavar="TRIGGER:TARGET:FILE", help="a poisoned set (repeat per trigger)")
+    group.add_argument(
+        "--poisoned",
+        type=poisoned_set,
+        action="append",
+        default=[],
+        metavar="TRIGGER:TARGET:FILE",
+        help="a poisoned set (repeat per trigger)",
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow")
     parser.add_argument("--seed", type=int, default=1)

@@ -1,11 +1,25 @@
 """The challenge's DeepID network (architecture.py of CSAW-HackML-2020), built from code."""
+
 from . import INPUT_SHAPE
 from .tfcompat import keras
 
 # Layer order of the Keras-2 weight files; weighted layers are loaded by these names.
 LAYER_NAMES = [
-    "input", "conv_1", "pool_1", "conv_2", "pool_2", "conv_3", "pool_3", "conv_4",
-    "flatten_1", "flatten_2", "fc_1", "fc_2", "add_1", "activation_1", "output",
+    "input",
+    "conv_1",
+    "pool_1",
+    "conv_2",
+    "pool_2",
+    "conv_3",
+    "pool_3",
+    "conv_4",
+    "flatten_1",
+    "flatten_2",
+    "fc_1",
+    "fc_2",
+    "add_1",
+    "activation_1",
+    "output",
 ]
 WEIGHTED_LAYERS = ["conv_1", "conv_2", "conv_3", "conv_4", "fc_1", "fc_2", "output"]
 HEAD_LAYERS = ["flatten_1", "fc_1", "conv_4", "flatten_2", "fc_2", "add_1", "activation_1", "output"]

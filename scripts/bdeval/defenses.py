@@ -15,34 +15,61 @@ Fields of an entry:
   tables            workflow-wide outputs the default run makes (not per badnet)
   fraction_columns  result-row fields holding fractions beyond the common ones
 """
+
 from collections import namedtuple
 
-Defense = namedtuple("Defense", ["name", "rule_file", "rows", "goodnet_kinds", "plots", "tables",
-                                 "fraction_columns"])
+Defense = namedtuple(
+    "Defense", ["name", "rule_file", "rows", "goodnet_kinds", "plots", "tables", "fraction_columns"]
+)
 
 
 def defense(name, rule_file, goodnet_kinds, plots=(), tables=(), fraction_columns=(), rows=None):
     """An entry; rows default to results/{badnet}/rows/NAME_{drop}.json."""
     rows = rows or "results/{badnet}/rows/" + name + "_{drop}.json"
-    return Defense(name, rule_file, rows, dict(goodnet_kinds), tuple(plots), tuple(tables),
-                   tuple(fraction_columns))
+    return Defense(
+        name, rule_file, rows, dict(goodnet_kinds), tuple(plots), tuple(tables), tuple(fraction_columns)
+    )
 
 
 REGISTRY = (
-    defense("pruning", "pruning.smk", {"disagreement": "bdeval.goodnet"},
-            plots=["results/{badnet}/pruning/plots/pruning_curve.png",
-                   "results/{badnet}/pruning/plots/activation_maps.png"]),
+    defense(
+        "pruning",
+        "pruning.smk",
+        {"disagreement": "bdeval.goodnet"},
+        plots=[
+            "results/{badnet}/pruning/plots/pruning_curve.png",
+            "results/{badnet}/pruning/plots/activation_maps.png",
+        ],
+    ),
     defense("fine_pruning", "pruning.smk", {"disagreement": "bdeval.goodnet"}),
-    defense("strip", "strip.smk", {"strip": "bdeval.strip_model"},
-            plots=["results/{badnet}/strip/plots/entropy_histograms.png",
-                   "results/{badnet}/strip/plots/far_frr.png"]),
-    defense("neural_cleanse", "neural_cleanse.smk",
-            {"neural_cleanse": "bdeval.neural_cleanse.filter"},
-            plots=["results/{badnet}/neural_cleanse/gallery.png"], tables=["results/mad.csv"]),
-    defense("nc_unlearning", "nc_repair.smk", {"disagreement": "bdeval.goodnet"},
-            fraction_columns=["check_trigger_rate", "stamp_fraction"]),
-    defense("nc_pruning", "nc_repair.smk", {"disagreement": "bdeval.goodnet"},
-            fraction_columns=["check_trigger_rate"]),
+    defense(
+        "strip",
+        "strip.smk",
+        {"strip": "bdeval.strip_model"},
+        plots=[
+            "results/{badnet}/strip/plots/entropy_histograms.png",
+            "results/{badnet}/strip/plots/far_frr.png",
+        ],
+    ),
+    defense(
+        "neural_cleanse",
+        "neural_cleanse.smk",
+        {"neural_cleanse": "bdeval.neural_cleanse.filter"},
+        plots=["results/{badnet}/neural_cleanse/gallery.png"],
+        tables=["results/mad.csv"],
+    ),
+    defense(
+        "nc_unlearning",
+        "nc_repair.smk",
+        {"disagreement": "bdeval.goodnet"},
+        fraction_columns=["check_trigger_rate", "stamp_fraction"],
+    ),
+    defense(
+        "nc_pruning",
+        "nc_repair.smk",
+        {"disagreement": "bdeval.goodnet"},
+        fraction_columns=["check_trigger_rate"],
+    ),
 )
 
 # The undefended badnet's rows: not a defense, but read by the summary the same way.

@@ -3,6 +3,7 @@
 Each identity is a seeded prototype (skin, hair, eyes, mouth, background and a smooth
 identity texture); samples add shifts, lighting changes and pixel noise.
 """
+
 import numpy as np
 
 from . import INPUT_SHAPE
@@ -33,9 +34,11 @@ def identity_prototype(rng):
         "skin": rng.uniform([120, 80, 60], [240, 200, 170]),
         "hair": rng.uniform(0, 160, size=3),
         "hair_depth": rng.uniform(7, 15),
-        "face_ry": rng.uniform(19, 24), "face_rx": rng.uniform(14, 19),
+        "face_ry": rng.uniform(19, 24),
+        "face_rx": rng.uniform(14, 19),
         "eye_color": rng.uniform(0, 120, size=3),
-        "eye_r": rng.uniform(1.5, 3.2), "eye_gap": rng.uniform(6, 9),
+        "eye_r": rng.uniform(1.5, 3.2),
+        "eye_gap": rng.uniform(6, 9),
         "mouth_color": rng.uniform([90, 20, 20], [220, 120, 120]),
         "mouth_rx": rng.uniform(4, 9),
         "texture": _smooth_texture(rng, 30.0),
@@ -53,7 +56,9 @@ def render(proto, rng):
     hair = face & (_YY < cy - proto["face_ry"] + proto["hair_depth"])
     img[hair] = proto["hair"]
     for side in (-1, 1):
-        img[_ellipse(cy - 8, cx + side * proto["eye_gap"], proto["eye_r"], proto["eye_r"] * 1.4)] = proto["eye_color"]
+        img[_ellipse(cy - 8, cx + side * proto["eye_gap"], proto["eye_r"], proto["eye_r"] * 1.4)] = proto[
+            "eye_color"
+        ]
     img[_ellipse(cy + 11, cx, 1.8, proto["mouth_rx"])] = proto["mouth_color"]
     img += proto["texture"]
     img = img * rng.uniform(0.75, 1.25) + rng.uniform(-25, 25, size=3)

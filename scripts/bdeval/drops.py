@@ -3,6 +3,7 @@
 Its folder and wildcard name (`drop_label`), its argparse type (`drop_pct`) and its check for
 library code (`check_drop`). Plain Python (no NumPy, no TensorFlow): Snakemake imports it too.
 """
+
 import argparse
 import math
 

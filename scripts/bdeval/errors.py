@@ -1,4 +1,5 @@
 """One-line user errors and the CLI wrapper that prints them."""
+
 import logging
 import sys
 

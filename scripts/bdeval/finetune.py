@@ -14,6 +14,7 @@ appears as a validation one.
 `RepairJob` is the shared command-line job: the badnet, its data and the split, the training,
 the choice and the outputs (weights, GoodNet spec of kind 'disagreement', JSON, rows).
 """
+
 import argparse
 import collections
 import logging
@@ -37,8 +38,22 @@ Result = collections.namedtuple("Result", ["checkpoints", "chosen", "weights"])
 STARTING_NET = "no trained checkpoint beat the starting net within budget: epoch 0 handed back"
 
 
-def fine_tune(model, epoch_data, check, scaling, base_correct, drop, epochs, patience, batch_size,
-              learning_rate, seed, callbacks=(), trigger_rate=None, eval_batch_size=256):
+def fine_tune(
+    model,
+    epoch_data,
+    check,
+    scaling,
+    base_correct,
+    drop,
+    epochs,
+    patience,
+    batch_size,
+    learning_rate,
+    seed,
+    callbacks=(),
+    trigger_rate=None,
+    eval_batch_size=256,
+):
     """Train `model` in place epoch by epoch; every epoch is a checkpoint. Returns a Result.
 
     epoch_data(epoch) -> (x_raw, y) to train on in that epoch (1-based); check: Dataset of the
@@ -49,18 +64,33 @@ def fine_tune(model, epoch_data, check, scaling, base_correct, drop, epochs, pat
 
     def checkpoint(epoch, loss=None, tuning_acc=None):
         correct = int(np.sum(predict_labels(model, check.x, scaling, eval_batch_size) == check.y))
-        cp = {"epoch": epoch, "check_correct": correct, "check_acc": correct / float(n),
-              "within_budget": bool(budget.within_budget(base_correct, correct, n, drop)),
-              "loss": loss, "tuning_acc": tuning_acc}
+        cp = {
+            "epoch": epoch,
+            "check_correct": correct,
+            "check_acc": correct / float(n),
+            "within_budget": bool(budget.within_budget(base_correct, correct, n, drop)),
+            "loss": loss,
+            "tuning_acc": tuning_acc,
+        }
         if trigger_rate is not None:
             cp["trigger_rate"] = float(trigger_rate(model))
-        logging.info("epoch %d/%d: loss %s, tuning accuracy %s, check %d/%d (%.2f %%; badnet %d)%s, "
-                     "%s", epoch, epochs, "-" if loss is None else "{:.4f}".format(loss),
-                     "-" if tuning_acc is None else "{:.2f} %".format(100 * tuning_acc), correct, n,
-                     100.0 * correct / n, base_correct,
-                     "" if trigger_rate is None else ", reversed-trigger rate {:.2f} %".format(
-                         100 * cp["trigger_rate"]),
-                     "within budget" if cp["within_budget"] else "OUTSIDE budget")
+        logging.info(
+            "epoch %d/%d: loss %s, tuning accuracy %s, check %d/%d (%.2f %%; badnet %d)%s, " "%s",
+            epoch,
+            epochs,
+            "-" if loss is None else "{:.4f}".format(loss),
+            "-" if tuning_acc is None else "{:.2f} %".format(100 * tuning_acc),
+            correct,
+            n,
+            100.0 * correct / n,
+            base_correct,
+            (
+                ""
+                if trigger_rate is None
+                else ", reversed-trigger rate {:.2f} %".format(100 * cp["trigger_rate"])
+            ),
+            "within budget" if cp["within_budget"] else "OUTSIDE budget",
+        )
         return cp
 
     checkpoints, weights = [checkpoint(0)], [model.get_weights()]
@@ -72,8 +102,9 @@ def fine_tune(model, epoch_data, check, scaling, base_correct, drop, epochs, pat
         checkpoints.append(checkpoint(epoch, loss, tuning_acc))
         weights.append(model.get_weights())
         if budget.should_stop([c["check_correct"] for c in checkpoints], patience):
-            logging.info("early stop after epoch %d: check accuracy below its best for %d epochs",
-                         epoch, patience)
+            logging.info(
+                "early stop after epoch %d: check accuracy below its best for %d epochs", epoch, patience
+            )
             break
     chosen = budget.select_checkpoint(checkpoints, base_correct, n, drop)
     return Result(checkpoints, chosen, weights)
@@ -81,12 +112,14 @@ def fine_tune(model, epoch_data, check, scaling, base_correct, drop, epochs, pat
 
 # ---------------------------------------------------------------- the command-line job
 
+
 def positive(kind):
     def parse(text):
         value = kind(text)
         if value <= 0:
             raise argparse.ArgumentTypeError("expected a positive number, got {}".format(text))
         return value
+
     return parse
 
 
@@ -103,11 +136,19 @@ def add_args(parser, epochs=10, learning_rate=1e-3, batch_size=64):
     parser.add_argument("--epochs", type=positive(int), default=epochs, help="at most this many")
     parser.add_argument("--learning-rate", type=positive(float), default=learning_rate)
     parser.add_argument("--fine-tune-batch-size", type=positive(int), default=batch_size)
-    parser.add_argument("--check-fraction", type=fraction, default=0.2,
-                        help="share of the clean validation set kept out of training as the check "
-                             "part (early stopping, budget, clean_acc_valid)")
-    parser.add_argument("--patience", type=positive(int), default=3,
-                        help="stop after this many epochs below the best check accuracy")
+    parser.add_argument(
+        "--check-fraction",
+        type=fraction,
+        default=0.2,
+        help="share of the clean validation set kept out of training as the check "
+        "part (early stopping, budget, clean_acc_valid)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=positive(int),
+        default=3,
+        help="stop after this many epochs below the best check accuracy",
+    )
     parser.add_argument("--out-weights", required=True, help="the repaired net (Keras 2.3 layout)")
     parser.add_argument("--out-goodnet", required=True, help="GoodNet spec (JSON)")
     parser.add_argument("--out-json", required=True, help="figures of this job")
@@ -134,9 +175,16 @@ class RepairJob(object):
         self.badnet = load_badnet_model(args)
         self.original = self.evaluate(self.badnet)
         self.base_correct = int(np.sum(self.original.valid == self.check.y))
-        logging.info("clean validation split: %d tuning, %d check images (seed %d); the badnet gets "
-                     "%d/%d check images right; budget %g %%", len(tune_idx), len(check_idx),
-                     args.seed, self.base_correct, len(check_idx), args.drop)
+        logging.info(
+            "clean validation split: %d tuning, %d check images (seed %d); the badnet gets "
+            "%d/%d check images right; budget %g %%",
+            len(tune_idx),
+            len(check_idx),
+            args.seed,
+            self.base_correct,
+            len(check_idx),
+            args.drop,
+        )
 
     def evaluate(self, model):
         """disagreement.Labels on the check part, the clean test set and each poisoned set."""
@@ -144,17 +192,38 @@ class RepairJob(object):
         return disagreement.Labels(
             predict_labels(model, d.clean_validation.x, a.scaling, a.batch_size),
             predict_labels(model, d.clean_test.x, a.scaling, a.batch_size),
-            {p.trigger: predict_labels(model, p.data.x, a.scaling, a.batch_size) for p in d.poisoned})
+            {p.trigger: predict_labels(model, p.data.x, a.scaling, a.batch_size) for p in d.poisoned},
+        )
 
     def train(self, model, epoch_data=None, callbacks=(), trigger_rate=None):
         a = self.args
-        logging.info("%s: fine-tuning on %d tuning images: at most %d epochs, learning rate %g, "
-                     "batch %d, patience %d", self.defense, len(self.tune.y), a.epochs,
-                     a.learning_rate, a.fine_tune_batch_size, a.patience)
+        logging.info(
+            "%s: fine-tuning on %d tuning images: at most %d epochs, learning rate %g, "
+            "batch %d, patience %d",
+            self.defense,
+            len(self.tune.y),
+            a.epochs,
+            a.learning_rate,
+            a.fine_tune_batch_size,
+            a.patience,
+        )
         epoch_data = epoch_data or (lambda epoch: (self.tune.x, self.tune.y))
-        return fine_tune(model, epoch_data, self.check, a.scaling, self.base_correct, a.drop,
-                         a.epochs, a.patience, a.fine_tune_batch_size, a.learning_rate, a.seed,
-                         callbacks, trigger_rate, a.batch_size)
+        return fine_tune(
+            model,
+            epoch_data,
+            self.check,
+            a.scaling,
+            self.base_correct,
+            a.drop,
+            a.epochs,
+            a.patience,
+            a.fine_tune_batch_size,
+            a.learning_rate,
+            a.seed,
+            callbacks,
+            trigger_rate,
+            a.batch_size,
+        )
 
     def _figures(self, labels):
         return disagreement.figures(self.original, labels, self.check_data, self.args.n_classes)
@@ -166,16 +235,18 @@ class RepairJob(object):
         fields go into the rows and the JSON record, record_fields into the record only.
         """
         a = self.args
-        record = dict(record_fields or {}, checkpoints=result.checkpoints if result else [],
-                      attempt=None)
+        record = dict(record_fields or {}, checkpoints=result.checkpoints if result else [], attempt=None)
         if result is not None and result.chosen is None:
-            best = max(range(len(result.checkpoints)), key=lambda i: (
-                result.checkpoints[i]["check_correct"], result.checkpoints[i]["epoch"]))
+            best = max(
+                range(len(result.checkpoints)),
+                key=lambda i: (result.checkpoints[i]["check_correct"], result.checkpoints[i]["epoch"]),
+            )
             model.set_weights(result.weights[best])
             attempt = self._figures(self.evaluate(model))
             record["attempt"] = dict(attempt.repaired, epoch=result.checkpoints[best]["epoch"])
-            note = budget.no_repair_note(result.checkpoints[best], self.base_correct,
-                                         len(self.check.y), a.drop)
+            note = budget.no_repair_note(
+                result.checkpoints[best], self.base_correct, len(self.check.y), a.drop
+            )
             logging.warning("%s", note)
             logging.info("the attempt, not handed back: %s", disagreement.describe(attempt))
         if result is None or result.chosen is None:
@@ -191,20 +262,39 @@ class RepairJob(object):
                 note = note or STARTING_NET
         save_weights(model, a.out_weights)
         fig = self._figures(after)
-        logging.info("%s drop %g %%: check %.2f %%, %s", self.defense, a.drop,
-                     100 * fig.repaired["clean_acc_valid"], disagreement.describe(fig))
-        common = dict(fields, channels_pruned=channels_pruned, check_images=len(self.check.y),
-                      tuning_images=len(self.tune.y), fine_tune_epochs=a.epochs,
-                      epochs_run=max([c["epoch"] for c in record["checkpoints"]] or [0]),
-                      best_epoch=chosen_epoch, within_budget=bool(chosen_epoch is not None))
+        logging.info(
+            "%s drop %g %%: check %.2f %%, %s",
+            self.defense,
+            a.drop,
+            100 * fig.repaired["clean_acc_valid"],
+            disagreement.describe(fig),
+        )
+        common = dict(
+            fields,
+            channels_pruned=channels_pruned,
+            check_images=len(self.check.y),
+            tuning_images=len(self.tune.y),
+            fine_tune_epochs=a.epochs,
+            epochs_run=max([c["epoch"] for c in record["checkpoints"]] or [0]),
+            best_epoch=chosen_epoch,
+            within_budget=bool(chosen_epoch is not None),
+        )
         note = budget.join_notes(note, budget.small_check_note(len(self.check.y), a.drop))
         if note:
             common["note"] = note
-        record.update(fig.repaired, drop_pct=a.drop, goodnet=fig.goodnet,
-                      badnet_check_correct=self.base_correct, repaired_weights=a.out_weights,
-                      learning_rate=a.learning_rate, batch_size=a.fine_tune_batch_size,
-                      check_fraction=a.check_fraction, patience=a.patience,
-                      stack=tfcompat.stack_description(), **common)
+        record.update(
+            fig.repaired,
+            drop_pct=a.drop,
+            goodnet=fig.goodnet,
+            badnet_check_correct=self.base_correct,
+            repaired_weights=a.out_weights,
+            learning_rate=a.learning_rate,
+            batch_size=a.fine_tune_batch_size,
+            check_fraction=a.check_fraction,
+            patience=a.patience,
+            stack=tfcompat.stack_description(),
+            **common,
+        )
         write_json(a.out_json, record)
         disagreement.save_spec(a.out_goodnet, self.defense, a, a.out_weights, a.drop, channels_pruned)
         write_json(a.out_rows, disagreement.result_rows(a.badnet, self.defense, a.drop, fig, **common))

@@ -5,6 +5,7 @@ Every defense writes a GoodNet spec (JSON) next to its results:
 and provides `goodnet_answer(spec, x_raw, batch_size)` in the module KIND_MODULES names,
 so the per-image command can answer with any defense's GoodNet.
 """
+
 import importlib
 import os
 
@@ -65,5 +66,6 @@ def goodnet_answer(spec, x_raw, batch_size=256):
     if spec["kind"] == "badnet":
         return labels
     repaired = load_model(spec["repaired_weights"], spec["n_classes"])
-    return disagreement(labels, predict_labels(repaired, x_raw, spec["scaling"], batch_size),
-                        spec["n_classes"])
+    return disagreement(
+        labels, predict_labels(repaired, x_raw, spec["scaling"], batch_size), spec["n_classes"]
+    )

@@ -1,4 +1,5 @@
 """PNG/JPEG face images: read one, validated, as a 55x47x3 float32 array of raw pixels."""
+
 import os
 
 import numpy as np
@@ -24,8 +25,12 @@ def load_image(path):
         raise InputError(path, "not a readable PNG/JPEG image") from None
     height, width = INPUT_SHAPE[:2]
     if rgb.size != (width, height):
-        raise InputError(path, "image is {} high x {} wide, expected {} high x {} wide".format(
-            rgb.size[1], rgb.size[0], height, width))
+        raise InputError(
+            path,
+            "image is {} high x {} wide, expected {} high x {} wide".format(
+                rgb.size[1], rgb.size[0], height, width
+            ),
+        )
     return np.asarray(rgb, dtype=np.float32)
 
 

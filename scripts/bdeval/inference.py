@@ -1,4 +1,5 @@
 """Input scaling and forward passes in bounded-memory batches."""
+
 import logging
 
 import numpy as np
@@ -25,7 +26,7 @@ def run_batched(model, x_raw, scaling=None, batch_size=256):
         return np.zeros((0,) + out_shape, np.float32)
     outputs = []
     for start in range(0, n, batch_size):
-        batch = x_raw[start:start + batch_size]
+        batch = x_raw[start : start + batch_size]
         if scaling is not None:
             batch = scale(batch, scaling)
         outputs.append(np.asarray(model.predict_on_batch(batch)))

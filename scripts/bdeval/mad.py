@@ -5,6 +5,7 @@ deviation of the L1 norms from their median (1.4826 makes it a consistent estima
 standard deviation for normal data). A label is flagged when its norm is BELOW the median and
 its index exceeds the threshold (2 in the paper): a backdoor target needs a small trigger.
 """
+
 import numpy as np
 
 CONSISTENCY = 1.4826

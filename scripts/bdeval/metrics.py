@@ -1,4 +1,5 @@
 """Clean accuracy and attack success rate, in plain NumPy."""
+
 import numpy as np
 
 

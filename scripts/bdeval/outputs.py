@@ -1,4 +1,5 @@
 """Output files: atomic writes (a file is either complete or absent) and their readers."""
+
 import contextlib
 import csv
 import hashlib

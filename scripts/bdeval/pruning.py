@@ -9,6 +9,7 @@ layers after pool_3 (`deepid.build_head`) at each step.
 
 Ranking and the stopping rule are plain NumPy; only `head_labels` runs Keras.
 """
+
 import logging
 
 import numpy as np
@@ -23,12 +24,14 @@ POOL_LAYER = "pool_3"
 
 # ---------------------------------------------------------------- ranking (NumPy)
 
+
 def mean_channel_activation(pool3):
     """Mean of each channel over images and positions: (N, H, W, C) -> (C,) float64."""
     pool3 = np.asarray(pool3)
     if pool3.ndim != 4 or pool3.shape[0] == 0:
-        raise ValueError("expected pool_3 activations (N, H, W, C) with N > 0, got shape {}".format(
-            pool3.shape))
+        raise ValueError(
+            "expected pool_3 activations (N, H, W, C) with N > 0, got shape {}".format(pool3.shape)
+        )
     return pool3.astype(np.float64).mean(axis=(0, 1, 2))
 
 
@@ -45,6 +48,7 @@ def channel_mask(n_channels, pruned):
 
 
 # ---------------------------------------------------------------- stopping rule (NumPy)
+
 
 def accuracy_drop_reached(base_correct, correct, n, drop_pct):
     """True where the accuracy fell by at least drop_pct percentage points.
@@ -68,6 +72,7 @@ def channels_for_drop(correct_counts, n, drop_pct):
 
 
 # ---------------------------------------------------------------- the net
+
 
 def prune_model(model, channels, layer=LAYER):
     """Zero kernel[..., c] and bias[c] of `layer` for every c in channels (in place)."""
@@ -108,8 +113,12 @@ def pruning_curve(head, order, valid_pool3, valid_y, poisoned=(), log_every=1):
     """
     n_channels = len(order)
     valid_y = np.asarray(valid_y)
-    curve = {"channel": [None], "correct": [], "clean_acc_valid": [],
-             "asr": {trigger: [] for trigger, _, _ in poisoned}}
+    curve = {
+        "channel": [None],
+        "correct": [],
+        "clean_acc_valid": [],
+        "asr": {trigger: [] for trigger, _, _ in poisoned},
+    }
     for k in range(n_channels + 1):
         mask = channel_mask(valid_pool3.shape[-1], order[:k])
         correct = int(np.sum(head.labels(valid_pool3, mask) == valid_y))
@@ -120,14 +129,19 @@ def pruning_curve(head, order, valid_pool3, valid_y, poisoned=(), log_every=1):
         if k:
             curve["channel"].append(int(order[k - 1]))
         if log_every and k % log_every == 0:
-            logging.info("pruned %2d/%d channels (last: %s): validation accuracy %.2f %%%s", k,
-                         n_channels, curve["channel"][-1], 100 * curve["clean_acc_valid"][-1],
-                         "".join(", ASR {} {:.2f} %".format(t, 100 * curve["asr"][t][-1])
-                                 for t, _, _ in poisoned))
+            logging.info(
+                "pruned %2d/%d channels (last: %s): validation accuracy %.2f %%%s",
+                k,
+                n_channels,
+                curve["channel"][-1],
+                100 * curve["clean_acc_valid"][-1],
+                "".join(", ASR {} {:.2f} %".format(t, 100 * curve["asr"][t][-1]) for t, _, _ in poisoned),
+            )
     return curve
 
 
 # ---------------------------------------------------------------- fine-pruning
+
 
 class KeepPruned(keras.callbacks.Callback):
     """Re-zero the pruned channels of `layer` after every training batch (fine-pruning)."""

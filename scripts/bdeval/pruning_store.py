@@ -9,6 +9,7 @@ activation_maps.npz
             clean: the (H, W, C) mean pool_3 map on clean validation data, poisoned_<trigger>:
             the same on each poisoned set, order: the pruning order
 """
+
 import csv
 
 import numpy as np
@@ -26,13 +27,20 @@ def save_curve(csv_path, json_path, curve, order, mean_activation):
     write_json(json_path, dict(curve, order=order, mean_activation=mean_activation))
     triggers = sorted(curve["asr"])
     n_channels = float(len(order))
-    header = ["channels_pruned", "fraction_pruned", "channel", "mean_activation",
-              "clean_acc_valid"] + ["asr:" + t for t in triggers]
-    rows = ([k, "{:.6g}".format(k / n_channels), "" if channel is None else channel,
-             "" if channel is None else "{:.6g}".format(mean_activation[channel]),
-             "{:.6g}".format(curve["clean_acc_valid"][k])]
-            + ["{:.6g}".format(curve["asr"][t][k]) for t in triggers]
-            for k, channel in enumerate(curve["channel"]))
+    header = ["channels_pruned", "fraction_pruned", "channel", "mean_activation", "clean_acc_valid"] + [
+        "asr:" + t for t in triggers
+    ]
+    rows = (
+        [
+            k,
+            "{:.6g}".format(k / n_channels),
+            "" if channel is None else channel,
+            "" if channel is None else "{:.6g}".format(mean_activation[channel]),
+            "{:.6g}".format(curve["clean_acc_valid"][k]),
+        ]
+        + ["{:.6g}".format(curve["asr"][t][k]) for t in triggers]
+        for k, channel in enumerate(curve["channel"])
+    )
     write_csv(csv_path, header, rows)
 
 
@@ -50,8 +58,11 @@ def load_curve(path):
     if missing:
         raise InputError(path, "{}: no {}".format(what, "rows" if not rows else ", ".join(missing)))
     try:
-        return {c: np.array([float(r[c]) for r in rows]) for c in rows[0]
-                if c in CURVE_COLUMNS or c.startswith("asr:")}
+        return {
+            c: np.array([float(r[c]) for r in rows])
+            for c in rows[0]
+            if c in CURVE_COLUMNS or c.startswith("asr:")
+        }
     except (TypeError, ValueError) as err:
         raise InputError(path, "{} ({})".format(what, err)) from None
 
@@ -66,5 +77,4 @@ def save_activation_maps(path, clean, poisoned, order):
 
 def load_activation_maps(path):
     """{"clean", "order", "poisoned_<trigger>"...: array} of save_activation_maps' file."""
-    return read_npz(path, "an activation map file", ["clean", "order"],
-                    " (run prune_badnet.py first)")
+    return read_npz(path, "an activation map file", ["clean", "order"], " (run prune_badnet.py first)")

@@ -3,6 +3,7 @@
 A row holds scalar fields and nested dicts such as {"asr": {"sunglasses": 0.99}}; tables
 flatten the dicts into columns like `asr:sunglasses`, so any defense can add fields.
 """
+
 import math
 
 from . import defenses
@@ -11,8 +12,16 @@ from . import outputs
 NO_POISONED_DATA = "no poisoned data"
 KEY_COLUMNS = ["badnet", "defense", "drop_pct", "variant"]
 # Fields every defense may write that hold fractions (a defense adds its own in the registry).
-FRACTION_COLUMNS = ("clean_acc_valid", "clean_acc_test", "asr", "asr_mean", "asr_max", "detection",
-                    "detection_mean", "false_alarm_clean")
+FRACTION_COLUMNS = (
+    "clean_acc_valid",
+    "clean_acc_test",
+    "asr",
+    "asr_mean",
+    "asr_max",
+    "detection",
+    "detection_mean",
+    "false_alarm_clean",
+)
 LEADING_COLUMNS = ["clean_acc_valid", "clean_acc_test", "asr_mean", "asr_max", "detection_mean"]
 
 
@@ -46,8 +55,13 @@ def flatten(row):
 
 def _sort_key(row):
     drop = row.get("drop_pct")
-    return (str(row.get("badnet")), row.get("defense") != "none", str(row.get("defense")),
-            -1 if drop is None else float(drop), str(row.get("variant")))
+    return (
+        str(row.get("badnet")),
+        row.get("defense") != "none",
+        str(row.get("defense")),
+        -1 if drop is None else float(drop),
+        str(row.get("variant")),
+    )
 
 
 def table(rows):
@@ -74,11 +88,11 @@ def fmt(value, percent):
 
 def is_fraction_column(column):
     """Columns holding fractions, shown as percentages in the Markdown tables."""
-    return column.split(":")[0] in FRACTION_COLUMNS + defenses.fraction_columns() \
-        or column.startswith(("goodnet_", "frr", "far"))
+    return column.split(":")[0] in FRACTION_COLUMNS + defenses.fraction_columns() or column.startswith(
+        ("goodnet_", "frr", "far")
+    )
 
 
 def write_csv(path, columns, flat):
     """The wide table: one line per row, one column per field (fractions as fractions)."""
     outputs.write_csv(path, columns, ([fmt(r.get(c), False) for c in columns] for r in flat))
-

@@ -26,6 +26,7 @@ This module is the NumPy core (checks, blends, partner draws, entropy, threshold
 imports no TensorFlow; running the blends through a badnet, and the GoodNet of kind 'strip',
 are in bdeval.strip_model; the entropy file is bdeval.strip_store's.
 """
+
 import math
 import zlib
 
@@ -40,6 +41,7 @@ MAX_PIXEL = 255.0
 
 
 # ---------------------------------------------------------------- checks of user values
+
 
 def _check_count(value, name, what):
     if int(value) != value or value < 1:
@@ -57,21 +59,28 @@ def check_batch_size(batch_size, name="blend batch size"):
 
 def check_blend(rule, weight):
     if rule not in BLEND_RULES:
-        raise InputError("blend rule {!r}".format(rule), "unknown; use one of {}".format(
-            ", ".join(BLEND_RULES)))
+        raise InputError(
+            "blend rule {!r}".format(rule), "unknown; use one of {}".format(", ".join(BLEND_RULES))
+        )
     if rule == "mean" and not (0.0 < float(weight) < 1.0):
-        raise InputError("blend weight {!r}".format(weight), "the weight of the input in a 'mean' "
-                         "blend must lie in (0, 1)")
+        raise InputError(
+            "blend weight {!r}".format(weight),
+            "the weight of the input in a 'mean' " "blend must lie in (0, 1)",
+        )
 
 
 def check_pool(pool_size, n_blends, name="clean blend pool"):
     if pool_size < n_blends:
-        raise InputError(name, "{} clean images, fewer than the {} distinct blend partners each input "
-                         "needs (partners are drawn without replacement); lower n_blends or use a "
-                         "larger clean validation set".format(pool_size, n_blends))
+        raise InputError(
+            name,
+            "{} clean images, fewer than the {} distinct blend partners each input "
+            "needs (partners are drawn without replacement); lower n_blends or use a "
+            "larger clean validation set".format(pool_size, n_blends),
+        )
 
 
 # ---------------------------------------------------------------- NumPy core
+
 
 def entropy(probs):
     """Shannon entropy in bits of each row of probabilities (0 log 0 = 0), float64."""
@@ -127,6 +136,7 @@ def blend_chunks(n_inputs, n_blends, batch_size):
 
 # ---------------------------------------------------------------- thresholds and rates
 
+
 def percentile_threshold(clean_entropies, drop_pct):
     """Threshold below which floor(n * drop / 100) of the clean entropies lie (fewer on ties)."""
     drop = check_drop(drop_pct)
@@ -158,8 +168,10 @@ def normal_threshold(clean_entropies, drop_pct):
     drop = check_drop(drop_pct)
     e = np.asarray(clean_entropies, np.float64)
     if e.size < 2:
-        raise InputError("clean validation entropies", "a normal fit needs at least 2 clean images, "
-                         "got {}".format(e.size))
+        raise InputError(
+            "clean validation entropies",
+            "a normal fit needs at least 2 clean images, " "got {}".format(e.size),
+        )
     return float(e.mean() + e.std(ddof=1) * normal_quantile(drop / 100.0))
 
 
@@ -168,8 +180,9 @@ def threshold(clean_entropies, drop_pct, method="percentile"):
         return percentile_threshold(clean_entropies, drop_pct)
     if method == "normal":
         return normal_threshold(clean_entropies, drop_pct)
-    raise InputError("threshold method {!r}".format(method), "unknown; use one of {}".format(
-        ", ".join(THRESHOLD_METHODS)))
+    raise InputError(
+        "threshold method {!r}".format(method), "unknown; use one of {}".format(", ".join(THRESHOLD_METHODS))
+    )
 
 
 def flagged(entropies, thresh):

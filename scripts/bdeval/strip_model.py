@@ -1,5 +1,6 @@
 """STRIP through a badnet (TensorFlow): the mean entropy of each input's blends, and the GoodNet
 of kind 'strip'. The blend rules, partner draws, entropy and thresholds are bdeval.strip's."""
+
 import logging
 import time
 
@@ -21,8 +22,18 @@ def _predictor(model):
     return _PREDICTOR[1]
 
 
-def strip_entropies(model, x_raw, pool_raw, n_blends, scaling, rule="sum", weight=0.5, seed=1,
-                    batch_size=100, log_label="strip"):
+def strip_entropies(
+    model,
+    x_raw,
+    pool_raw,
+    n_blends,
+    scaling,
+    rule="sum",
+    weight=0.5,
+    seed=1,
+    batch_size=100,
+    log_label="strip",
+):
     """Mean entropy over n_blends blends of each input, vectorized over inputs x blends.
 
     Blends are built by broadcasting (inputs x partners) and run through the badnet in forward
@@ -48,15 +59,30 @@ def strip_entropies(model, x_raw, pool_raw, n_blends, scaling, rule="sum", weigh
         done += (i1 - i0) * (j1 - j0)
         if done >= next_log or done == total:
             next_log += total / 10.0
-            logging.info("%s: %d / %d inputs blended x%d (%.0f forward passes/s)", log_label,
-                         done // n_blends, n, n_blends, done / max(time.time() - started, 1e-9))
+            logging.info(
+                "%s: %d / %d inputs blended x%d (%.0f forward passes/s)",
+                log_label,
+                done // n_blends,
+                n,
+                n_blends,
+                done / max(time.time() - started, 1e-9),
+            )
     return sums / n_blends
 
 
 # ---------------------------------------------------------------- GoodNet of kind 'strip'
 
-SPEC_KEYS = ("weights", "n_classes", "scaling", "threshold", "n_blends", "blend", "weight", "seed",
-             "blend_pool")
+SPEC_KEYS = (
+    "weights",
+    "n_classes",
+    "scaling",
+    "threshold",
+    "n_blends",
+    "blend",
+    "weight",
+    "seed",
+    "blend_pool",
+)
 
 
 def goodnet_answer(spec, x_raw, batch_size=256):
@@ -69,7 +95,16 @@ def goodnet_answer(spec, x_raw, batch_size=256):
     pool = load_dataset(spec["blend_pool"], n_classes).x
     x_raw = np.asarray(x_raw, np.float32)
     forward_batch = int(spec.get("batch_size") or batch_size)
-    entropies = strip_entropies(model, x_raw, pool, spec["n_blends"], spec["scaling"], spec["blend"],
-                                spec["weight"], spec["seed"], forward_batch)
+    entropies = strip_entropies(
+        model,
+        x_raw,
+        pool,
+        spec["n_blends"],
+        spec["scaling"],
+        spec["blend"],
+        spec["weight"],
+        spec["seed"],
+        forward_batch,
+    )
     labels = predict_labels(model, x_raw, spec["scaling"], batch_size)
     return strip.goodnet_labels(labels, entropies, float(spec["threshold"]), n_classes)

@@ -6,6 +6,7 @@ of the unblended input) and <set>_label (the true label) for the sets clean_vali
 clean_test and poisoned_<trigger>, and `meta`: a JSON string (badnet, weights, n_classes,
 scaling, blend_pool, n_blends, blend, weight, seed, batch_size, poisoned [{trigger, target}], ...).
 """
+
 import json
 
 import numpy as np

@@ -2,6 +2,7 @@
 
 Import keras from this module: `from bdeval.tfcompat import keras`.
 """
+
 import random
 
 import numpy as np

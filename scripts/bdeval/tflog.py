@@ -11,6 +11,7 @@ inside the import itself (a signal) shows nothing: run again with --verbose.
 
 With --verbose on the command line or BDEVAL_VERBOSE=1 (not 0 or empty) nothing is changed.
 """
+
 import importlib.util
 import os
 import sys
@@ -19,8 +20,10 @@ from contextlib import contextmanager
 
 VERBOSE_FLAG = "--verbose"
 VERBOSE_ENV = "BDEVAL_VERBOSE"
-HELP_LINE = ("\n{} (every script): also show TensorFlow's start-up log lines on stderr "
-             "(or set {}=1)\n".format(VERBOSE_FLAG, VERBOSE_ENV))
+HELP_LINE = (
+    "\n{} (every script): also show TensorFlow's start-up log lines on stderr "
+    "(or set {}=1)\n".format(VERBOSE_FLAG, VERBOSE_ENV)
+)
 
 
 def verbose_requested(argv=None, environ=None):

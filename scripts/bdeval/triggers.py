@@ -1,4 +1,5 @@
 """Demo backdoor triggers, alpha-composited at fixed positions of a 55 high x 47 wide face."""
+
 import numpy as np
 
 from . import INPUT_SHAPE

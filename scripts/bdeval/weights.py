@@ -4,6 +4,7 @@ Accepts `*_bd_weights.h5` (weights at the root) and full-model `.h5` files (weig
 `model_weights`); a stored model config is never read. Saved files use the Keras 2.3 layout,
 so the challenge's own tools can `load_weights` them.
 """
+
 import os
 
 import h5py
@@ -55,11 +56,12 @@ def check_weight_arrays(path, arrays, n_classes):
             raise InputError(path, "missing layer '{}': not a DeepID weights file".format(layer))
         got = [tuple(a.shape) for a in arrays[layer]]
         if layer == "output" and len(got) == 2 and got[0][:1] == (160,) and got[1] != wanted[1]:
-            raise InputError(path, "output layer has {} classes, config says {}".format(
-                got[1][0] if got[1] else "?", n_classes))
+            raise InputError(
+                path,
+                "output layer has {} classes, config says {}".format(got[1][0] if got[1] else "?", n_classes),
+            )
         if got != wanted:
-            raise InputError(path, "layer '{}' has weight shapes {}, expected {}".format(
-                layer, got, wanted))
+            raise InputError(path, "layer '{}' has weight shapes {}, expected {}".format(layer, got, wanted))
         if not all(np.all(np.isfinite(a)) for a in arrays[layer]):
             raise InputError(path, "layer '{}' has non-finite weights".format(layer))
 

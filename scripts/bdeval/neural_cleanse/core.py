@@ -20,6 +20,7 @@ Schedules (one "epoch" = one pass over the label's image pool in mini-batches):
             the original's optimizer, lambda schedule and early stop, mini-batches of 32 from a
             pool of up to 64 images, epochs of 2 steps, at most 400 epochs (800 steps).
 """
+
 import logging
 import math
 
@@ -31,16 +32,44 @@ EPSILON = 1e-7  # Keras' epsilon, as in the original tanh mapping
 
 SCHEDULES = {
     "original": {
-        "images_per_label": 1000, "mini_batch": 32, "epoch_steps": None, "epochs": 1000, "learning_rate": 0.1,
-        "beta_1": 0.5, "beta_2": 0.9, "init_cost": 1e-3, "cost_up": 2.0, "cost_down": 2.0 ** 1.5,
-        "patience": 5, "attack_success": 0.99, "lambda_start": "after_success",
-        "early_stop_threshold": 1.0, "early_stop_patience": 25, "early_stop_needs_up_down": True, "early_stop_counts_failures": True, "mask_init_max": 1.0,
+        "images_per_label": 1000,
+        "mini_batch": 32,
+        "epoch_steps": None,
+        "epochs": 1000,
+        "learning_rate": 0.1,
+        "beta_1": 0.5,
+        "beta_2": 0.9,
+        "init_cost": 1e-3,
+        "cost_up": 2.0,
+        "cost_down": 2.0**1.5,
+        "patience": 5,
+        "attack_success": 0.99,
+        "lambda_start": "after_success",
+        "early_stop_threshold": 1.0,
+        "early_stop_patience": 25,
+        "early_stop_needs_up_down": True,
+        "early_stop_counts_failures": True,
+        "mask_init_max": 1.0,
     },
     "default": {
-        "images_per_label": 64, "mini_batch": 10, "epoch_steps": 2, "epochs": 40, "learning_rate": 0.2,
-        "beta_1": 0.5, "beta_2": 0.9, "init_cost": 1e-2, "cost_up": 2.0, "cost_down": 2.0 ** 1.5,
-        "patience": 3, "attack_success": 0.99, "lambda_start": "immediate",
-        "early_stop_threshold": 0.99, "early_stop_patience": 6, "early_stop_needs_up_down": False, "early_stop_counts_failures": False, "mask_init_max": 1.0,
+        "images_per_label": 64,
+        "mini_batch": 10,
+        "epoch_steps": 2,
+        "epochs": 40,
+        "learning_rate": 0.2,
+        "beta_1": 0.5,
+        "beta_2": 0.9,
+        "init_cost": 1e-2,
+        "cost_up": 2.0,
+        "cost_down": 2.0**1.5,
+        "patience": 3,
+        "attack_success": 0.99,
+        "lambda_start": "immediate",
+        "early_stop_threshold": 0.99,
+        "early_stop_patience": 6,
+        "early_stop_needs_up_down": False,
+        "early_stop_counts_failures": False,
+        "mask_init_max": 1.0,
     },
 }
 SCHEDULES["refine"] = dict(SCHEDULES["original"], images_per_label=64, epoch_steps=2, epochs=400)
@@ -85,7 +114,7 @@ def pool_size(settings, y_clean):
 
 
 def label_rng(seed, label):
-    return np.random.RandomState([int(seed) % (2 ** 32), int(label)])
+    return np.random.RandomState([int(seed) % (2**32), int(label)])
 
 
 def init_label(seed, label, y_clean, n_pool, mask_init_max=1.0):
@@ -124,7 +153,7 @@ class _Adam(object):
         m = self.b1 * self.m[rows] + (1 - self.b1) * grads
         v = self.b2 * self.v[rows] + (1 - self.b2) * grads * grads
         self.m[rows], self.v[rows] = m, v
-        lr_t = self.lr * math.sqrt(1 - self.b2 ** self.t) / (1 - self.b1 ** self.t)
+        lr_t = self.lr * math.sqrt(1 - self.b2**self.t) / (1 - self.b1**self.t)
         params[rows] -= lr_t * m / (np.sqrt(v) + ADAM_EPSILON)
 
 
@@ -158,7 +187,9 @@ class _Schedule(object):
                 self.up_flag = self.down_flag = False
         else:
             self.set_counter = 0
-        self.up_counter, self.down_counter = (self.up_counter + 1, 0) if success else (0, self.down_counter + 1)
+        self.up_counter, self.down_counter = (
+            (self.up_counter + 1, 0) if success else (0, self.down_counter + 1)
+        )
         if self.up_counter >= s["patience"]:
             self.up_counter, self.up_flag = 0, True
             self.cost *= s["cost_up"]
@@ -206,7 +237,7 @@ def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=Non
             order = np.stack([pools[i][rngs[i].permutation(n_pool)] for i in active])
         acc_sum, reg_sum = np.zeros(len(active)), np.zeros(len(active))
         for k in range(n_batches):
-            idx = order[:, k * batch:(k + 1) * batch]
+            idx = order[:, k * batch : (k + 1) * batch]
             lam = np.asarray([schedules[i].cost for i in active], np.float32)
             out = loss(mask_w[active], pattern_w[active], x_clean[idx], targets[active], lam)
             opt_mask.step(mask_w, out["grad_mask"], active)
@@ -222,8 +253,13 @@ def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=Non
             if stop or epoch >= settings["epochs"]:
                 finished.append(i)
                 results[i] = _result(labels[i], best[i], epoch, n_batches, schedules[i].cost)
-                logging.info("label %d: L1 %.1f, attack success %.2f, %d steps", labels[i],
-                             results[i]["l1_norm"], results[i]["attack_success"], results[i]["steps"])
+                logging.info(
+                    "label %d: L1 %.1f, attack success %.2f, %d steps",
+                    labels[i],
+                    results[i]["l1_norm"],
+                    results[i]["attack_success"],
+                    results[i]["steps"],
+                )
                 if on_done is not None:
                     on_done(results[i])
         active = np.asarray([i for i in active if i not in finished], dtype=int)
@@ -232,7 +268,14 @@ def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=Non
 
 def _result(label, best, epochs, n_batches, cost):
     mask, pattern, acc, success = best
-    return {"label": label, "mask": mask.astype(np.float32), "pattern": pattern.astype(np.float32),
-            "l1_norm": float(np.sum(np.abs(mask))), "attack_success": float(acc),
-            "success": bool(success), "steps": int(epochs * n_batches), "epochs": int(epochs),
-            "lambda": float(cost)}
+    return {
+        "label": label,
+        "mask": mask.astype(np.float32),
+        "pattern": pattern.astype(np.float32),
+        "l1_norm": float(np.sum(np.abs(mask))),
+        "attack_success": float(acc),
+        "success": bool(success),
+        "steps": int(epochs * n_batches),
+        "epochs": int(epochs),
+        "lambda": float(cost),
+    }

@@ -7,6 +7,7 @@ those neurons, standardized on clean validation images; its overall score is the
 flagged labels. Inputs scoring above the threshold answer N; the threshold is set so that a
 fraction drop% of clean validation images is rejected (FRR = drop%).
 """
+
 import numpy as np
 
 from ..inference import scale
@@ -28,7 +29,7 @@ def hidden_and_labels(model, x_raw, scaling, batch_size=256):
         model._nc_two_outputs = both
     hidden, labels = [], []
     for start in range(0, len(x_raw), batch_size):
-        h, p = both.predict_on_batch(scale(x_raw[start:start + batch_size], scaling))
+        h, p = both.predict_on_batch(scale(x_raw[start : start + batch_size], scaling))
         hidden.append(np.asarray(h))
         labels.append(np.argmax(np.asarray(p), axis=1))
     if not hidden:
@@ -64,8 +65,14 @@ def build_filter(model, scaling, x_valid, triggers, fraction, drop_pct, batch_si
         trig_hidden, _ = hidden_and_labels(model, stamp(x_valid, mask, pattern), scaling, batch_size)
         neurons = select_neurons(clean_hidden, trig_hidden, count)
         clean_score = clean_hidden[:, neurons].mean(axis=1)
-        filters.append({"label": int(label), "neurons": neurons, "mean": float(clean_score.mean()),
-                        "std": float(clean_score.std() + 1e-6)})
+        filters.append(
+            {
+                "label": int(label),
+                "neurons": neurons,
+                "mean": float(clean_score.mean()),
+                "std": float(clean_score.std() + 1e-6),
+            }
+        )
     threshold = None
     if filters:
         threshold = float(np.percentile(scores(clean_hidden, filters), 100.0 - drop_pct))

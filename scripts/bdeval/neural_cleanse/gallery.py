@@ -1,4 +1,5 @@
 """PNG gallery of reverse-engineered triggers: one column per label (mask, trigger, caption)."""
+
 import numpy as np
 from PIL import Image, ImageDraw
 

@@ -17,6 +17,7 @@ images). Zeroing a neuron's outgoing weights is zeroing its activation for the o
 the curve runs on the activations of the check images, measured once, in plain NumPy
 (`Curve`); the saved net is then run in full.
 """
+
 import numpy as np
 
 from .. import budget
@@ -28,8 +29,9 @@ OUTPUT_LAYER = "output"
 
 def excitation(clean_hidden, trigger_hidden):
     """Rise of each neuron's mean activation: stamped minus clean images, (N, U) -> (U,)."""
-    return np.asarray(trigger_hidden, np.float64).mean(axis=0) - \
-        np.asarray(clean_hidden, np.float64).mean(axis=0)
+    return np.asarray(trigger_hidden, np.float64).mean(axis=0) - np.asarray(clean_hidden, np.float64).mean(
+        axis=0
+    )
 
 
 def pruning_order(rises):
@@ -51,7 +53,7 @@ def pruning_order(rises):
 
 def steps(order, step):
     """The neurons zeroed at each step: order cut into batches of `step`."""
-    return [list(order[i:i + step]) for i in range(0, len(order), step)]
+    return [list(order[i : i + step]) for i in range(0, len(order), step)]
 
 
 class Curve(object):

@@ -10,6 +10,7 @@ refined label is then tested against them as in the paper (below the median, ind
 threshold). With few labels (candidates + reference would cover them all) every label is
 refined and the statistic is the paper's, over all labels.
 """
+
 import numpy as np
 
 from .. import mad
@@ -32,10 +33,9 @@ def select(labels, screen_norms, n_candidates, n_reference, seed, threshold=mad.
     chosen = set(int(y) for y in labels[order[:n_candidates]])
     chosen |= set(int(y) for y in labels[mad.flagged(norms, threshold)])
     rest = np.asarray(sorted(set(int(y) for y in labels) - chosen))
-    rng = np.random.RandomState([int(seed) % (2 ** 32), REFERENCE_SEED_SALT])
+    rng = np.random.RandomState([int(seed) % (2**32), REFERENCE_SEED_SALT])
     reference = rng.choice(rest, min(n_reference, len(rest)), replace=False)
-    return {"candidates": sorted(chosen), "reference": sorted(int(y) for y in reference),
-            "all_labels": False}
+    return {"candidates": sorted(chosen), "reference": sorted(int(y) for y in reference), "all_labels": False}
 
 
 def reference_statistic(norms):
@@ -60,8 +60,13 @@ def test(refined, reference, threshold=mad.DEFAULT_THRESHOLD):
         index[int(label)] = deviation / scale if scale > 0 else (0.0 if deviation == 0 else float("inf"))
     below = [y for y in index if refined[y] < median]
     flagged = sorted((y for y in below if index[y] > threshold), key=lambda y: (-index[y], y))
-    return {"index": index, "flagged": flagged, "median_l1": median, "mad_scale": scale,
-            "max_anomaly_index": max([index[y] for y in below] or [0.0])}
+    return {
+        "index": index,
+        "flagged": flagged,
+        "median_l1": median,
+        "mad_scale": scale,
+        "max_anomaly_index": max([index[y] for y in below] or [0.0]),
+    }
 
 
 def log_index(refined, reference):
@@ -84,7 +89,7 @@ def mask_overlap(mask, rows):
     mask = np.abs(np.asarray(mask, np.float64))
     total = mask.sum()
     first, last = rows
-    return float(mask[first:last + 1].sum() / total) if total > 0 else 0.0
+    return float(mask[first : last + 1].sum() / total) if total > 0 else 0.0
 
 
 def combine_restarts(runs):

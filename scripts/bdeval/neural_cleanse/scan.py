@@ -1,4 +1,5 @@
 """The resumable loop of a Neural Cleanse job: labels in batches, each finished label saved."""
+
 import logging
 import time
 
@@ -9,13 +10,28 @@ def add_job_args(parser, schedule, schedules):
     """Arguments every Neural Cleanse optimization job takes (scan shard, refinement part)."""
     parser.add_argument("--schedule", default=schedule, choices=sorted(schedules))
     parser.add_argument("--settings", default="{}", help="JSON overrides of the schedule's settings")
-    parser.add_argument("--memory-mb", type=float, default=4096,
-                        help="working memory for one batch of labels (sets the labels per batch)")
+    parser.add_argument(
+        "--memory-mb",
+        type=float,
+        default=4096,
+        help="working memory for one batch of labels (sets the labels per batch)",
+    )
     parser.add_argument("--progress-dir", required=True, help="per-label results (resume)")
 
 
-def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, oom_errors=(MemoryError,),
-         starts=None):
+def scan(
+    loss,
+    x,
+    y,
+    labels,
+    settings,
+    seed,
+    progress_dir,
+    fprint,
+    label_batch,
+    oom_errors=(MemoryError,),
+    starts=None,
+):
     """Results of `labels`, reusing saved ones; label_batch halves on out-of-memory.
 
     Batches whose labels are all saved are skipped; a partly saved batch is recomputed whole
@@ -23,7 +39,7 @@ def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, 
     results = {}
     start = 0
     while start < len(labels):
-        chunk = labels[start:start + label_batch]
+        chunk = labels[start : start + label_batch]
         saved = [store.load_label(progress_dir, y_, fprint) for y_ in chunk]
         if all(r is not None for r in saved):
             results.update((r["label"], r) for r in saved)
@@ -34,8 +50,15 @@ def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, 
         began = time.time()
         try:
             done = core.reverse_engineer(
-                loss, x, y, chunk, settings, seed, starts=starts,
-                on_done=lambda r: store.save_label(progress_dir, r, fprint))
+                loss,
+                x,
+                y,
+                chunk,
+                settings,
+                seed,
+                starts=starts,
+                on_done=lambda r: store.save_label(progress_dir, r, fprint),
+            )
         except oom_errors:
             if label_batch == 1:
                 raise
@@ -43,7 +66,12 @@ def scan(loss, x, y, labels, settings, seed, progress_dir, fprint, label_batch, 
             logging.warning("out of memory: %d labels per batch from now on", label_batch)
             continue
         results.update((r["label"], r) for r in done)
-        logging.info("labels %d-%d: %.1f s (%.2f s per label)", chunk[0], chunk[-1],
-                     time.time() - began, (time.time() - began) / len(chunk))
+        logging.info(
+            "labels %d-%d: %.1f s (%.2f s per label)",
+            chunk[0],
+            chunk[-1],
+            time.time() - began,
+            (time.time() - began) / len(chunk),
+        )
         start += len(chunk)
     return [results[y_] for y_ in labels]

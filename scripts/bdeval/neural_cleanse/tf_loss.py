@@ -10,6 +10,7 @@ Shapes: L labels, B images per label, H x W = 55 x 47.
     x (L, B, H, W, 3): scaled clean images, one set per label
     targets (L,) int, lam (L,) float: the label each trigger aims at and its L1 weight
 """
+
 import numpy as np
 import tensorflow as tf
 
@@ -60,9 +61,13 @@ class TriggerLoss(object):
     def _build_graph(self):  # TF 1.15
         v1 = tf.compat.v1
         h, w, c = INPUT_SHAPE
-        self._ph = [v1.placeholder(tf.float32, (None, h, w, 1)), v1.placeholder(tf.float32, (None, h, w, c)),
-                    v1.placeholder(tf.float32, (None, None, h, w, c)), v1.placeholder(tf.int32, (None,)),
-                    v1.placeholder(tf.float32, (None,))]
+        self._ph = [
+            v1.placeholder(tf.float32, (None, h, w, 1)),
+            v1.placeholder(tf.float32, (None, h, w, c)),
+            v1.placeholder(tf.float32, (None, None, h, w, c)),
+            v1.placeholder(tf.int32, (None,)),
+            v1.placeholder(tf.float32, (None,)),
+        ]
         loss, ce, reg, acc = _terms(self.hidden, self.kernel, self.bias, *(self._ph + [self.pattern_scale]))
         grads = v1.gradients(loss, self._ph[:2])
         self._fetch = list(grads) + [ce, reg, acc]
@@ -70,25 +75,43 @@ class TriggerLoss(object):
 
     def _build_function(self):  # TF 2.x
         h, w, c = INPUT_SHAPE
-        spec = [tf.TensorSpec((None, h, w, 1), tf.float32), tf.TensorSpec((None, h, w, c), tf.float32),
-                tf.TensorSpec((None, None, h, w, c), tf.float32), tf.TensorSpec((None,), tf.int32),
-                tf.TensorSpec((None,), tf.float32)]
+        spec = [
+            tf.TensorSpec((None, h, w, 1), tf.float32),
+            tf.TensorSpec((None, h, w, c), tf.float32),
+            tf.TensorSpec((None, None, h, w, c), tf.float32),
+            tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None,), tf.float32),
+        ]
 
         @tf.function(input_signature=spec)
         def step(mask_w, pattern_w, x, targets, lam):
             with tf.GradientTape() as tape:
                 tape.watch(mask_w)
                 tape.watch(pattern_w)
-                loss, ce, reg, acc = _terms(self.hidden, self.kernel, self.bias, mask_w, pattern_w, x,
-                                            targets, lam, self.pattern_scale)
+                loss, ce, reg, acc = _terms(
+                    self.hidden,
+                    self.kernel,
+                    self.bias,
+                    mask_w,
+                    pattern_w,
+                    x,
+                    targets,
+                    lam,
+                    self.pattern_scale,
+                )
             grad_mask, grad_pattern = tape.gradient(loss, [mask_w, pattern_w])
             return grad_mask, grad_pattern, ce, reg, acc
 
         self._step = step
 
     def __call__(self, mask_w, pattern_w, x, targets, lam):
-        args = [np.asarray(mask_w, np.float32), np.asarray(pattern_w, np.float32),
-                np.asarray(x, np.float32), np.asarray(targets, np.int32), np.asarray(lam, np.float32)]
+        args = [
+            np.asarray(mask_w, np.float32),
+            np.asarray(pattern_w, np.float32),
+            np.asarray(x, np.float32),
+            np.asarray(targets, np.int32),
+            np.asarray(lam, np.float32),
+        ]
         if LEGACY:
             values = self._session.run(self._fetch, feed_dict=dict(zip(self._ph, args)))
         else:

@@ -8,6 +8,7 @@ taking turns. The defender's own attack estimate, `trigger_rate`, is the share o
 (not of a flagged label) that a flagged label's reversed trigger still sends to that label; the
 fine-tuning routine (bdeval.finetune) prefers the checkpoint where it is lowest.
 """
+
 import os
 
 import numpy as np
@@ -39,7 +40,7 @@ def stamp_plan(n, fraction, labels, rng):
     labels = list(labels)
     count = min(n, max(1, int(round(fraction * n)))) if labels and fraction > 0 else 0
     chosen = rng.permutation(n)[:count]
-    return {label: np.sort(chosen[i::len(labels)]) for i, label in enumerate(labels)}
+    return {label: np.sort(chosen[i :: len(labels)]) for i, label in enumerate(labels)}
 
 
 def unlearning_set(x_raw, y, triggers, fraction, rng):

@@ -1,4 +1,5 @@
 """Neural Cleanse's verdict in plain words, and how each known target fared (plain Python)."""
+
 import numpy as np
 
 
@@ -17,8 +18,11 @@ def target_report(targets, rows, screen_norms, screen_index, median, logs=None):
             continue
         stage, result, index = rows[t]
         report[str(t)] = {
-            "scanned": True, "stage": stage, "l1_norm": float(result["l1_norm"]),
-            "anomaly_index": float(index), "below_median": bool(result["l1_norm"] < median),
+            "scanned": True,
+            "stage": stage,
+            "l1_norm": float(result["l1_norm"]),
+            "anomaly_index": float(index),
+            "below_median": bool(result["l1_norm"] < median),
             "log_index": (logs or {}).get(t),
             "screen_l1": float(screen_norms[t]),
             "screen_index": float(screen_index[t]),
@@ -46,31 +50,50 @@ def describe(summary):
     """One paragraph a person reads first: what was flagged, what is undecided, what was missed."""
     words = []
     if summary["labels_scanned"] < summary["n_classes"]:
-        words.append("PARTIAL SCAN of labels 0-{} of {}: a smoke test, not a verdict.".format(
-            summary["labels_scanned"] - 1, summary["n_classes"]))
+        words.append(
+            "PARTIAL SCAN of labels 0-{} of {}: a smoke test, not a verdict.".format(
+                summary["labels_scanned"] - 1, summary["n_classes"]
+            )
+        )
     clear = summary.get("clear", summary["flagged"])
     weak = [y for y in summary["flagged"] if y not in clear]
     if clear:
-        words.append("Backdoor target(s) flagged: {}.".format(_labels(
-            (y, summary["anomaly_index"][str(y)]) for y in clear)))
+        words.append(
+            "Backdoor target(s) flagged: {}.".format(
+                _labels((y, summary["anomaly_index"][str(y)]) for y in clear)
+            )
+        )
     if weak:
-        words.append("Flagged by the paper's threshold, but weak (index {:g}-{:g}, where the smallest of "
-                     "many ordinary labels also falls): {}.".format(summary["threshold"], summary["clear_threshold"],
-                                                                   _labels((y, summary["anomaly_index"][str(y)])
-                                                                           for y in weak)))
+        words.append(
+            "Flagged by the paper's threshold, but weak (index {:g}-{:g}, where the smallest of "
+            "many ordinary labels also falls): {}.".format(
+                summary["threshold"],
+                summary["clear_threshold"],
+                _labels((y, summary["anomaly_index"][str(y)]) for y in weak),
+            )
+        )
     if not summary["flagged"]:
-        words.append("No label flagged: no backdoor found by the trigger-size criterion "
-                      "(largest index {:.2f}, threshold {:g}).".format(summary["max_anomaly_index"],
-                                                                     summary["threshold"]))
+        words.append(
+            "No label flagged: no backdoor found by the trigger-size criterion "
+            "(largest index {:.2f}, threshold {:g}).".format(
+                summary["max_anomaly_index"], summary["threshold"]
+            )
+        )
     if summary["near_threshold"]:
-        words.append("Undecided, close to the threshold: {}.".format(", ".join(
-            "{}".format(y) for y in summary["near_threshold"])))
+        words.append(
+            "Undecided, close to the threshold: {}.".format(
+                ", ".join("{}".format(y) for y in summary["near_threshold"])
+            )
+        )
     missed = [t for t in summary["missed_targets"] if summary["targets"][str(t)].get("scanned")]
     if missed:
-        words.append("Known target(s) NOT flagged: {}: their reversed triggers are not clearly smaller "
-                     "than ordinary labels', which the trigger-size criterion needs.".format(
-                         _missed(summary, missed)))
+        words.append(
+            "Known target(s) NOT flagged: {}: their reversed triggers are not clearly smaller "
+            "than ordinary labels', which the trigger-size criterion needs.".format(_missed(summary, missed))
+        )
     if summary["failed_labels"]:
-        words.append("{} label(s) never reached the attack-success threshold; their norms are upper "
-                     "bounds.".format(len(summary["failed_labels"])))
+        words.append(
+            "{} label(s) never reached the attack-success threshold; their norms are upper "
+            "bounds.".format(len(summary["failed_labels"]))
+        )
     return " ".join(words)
