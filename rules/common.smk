@@ -165,12 +165,3 @@ def demo_poison_pairs():
 def csaw_local_arg():
     local = config["csaw"]["local_dir"]
     return "--local-dir {}".format(shlex.quote(local)) if local else ""
-
-
-# --- pruning --------------------------------------------------------------------------------
-
-
-def pruning_drop_files(pattern):
-    """One output of the pruning job per configured drop%, in config order: `pattern` with
-    {drop} filled in and its other wildcards ({badnet}) left as they are."""
-    return [pattern.replace("{drop}", drop_label(d)) for d in config["drops"]]

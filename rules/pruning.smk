@@ -6,6 +6,9 @@
 PRUNING = config["pruning"]
 
 
+include: "pruning_inputs.smk"
+
+
 rule pruning:
     input:
         unpack(badnet_inputs),

@@ -3,7 +3,6 @@
 channels kept at zero, within the drop% budget on the held-out check part; save the net handed
 back, its GoodNet spec (B vs B') and its result rows (bdeval.finetune)."""
 
-import argparse
 import logging
 import os
 import sys
@@ -13,7 +12,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 from bdeval import finetune, pruning  # noqa: E402
-from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.weights import load_model, read_weight_arrays  # noqa: E402
 
@@ -21,14 +19,8 @@ DEFENSE = "fine_pruning"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_badnet_args(parser)
-    parser.add_argument(
-        "--pruned-weights",
-        required=True,
-        help="the pruned net (results/BADNET/pruning/DROP/repaired_weights.h5)",
-    )
-    finetune.add_args(parser, epochs=10, learning_rate=1e-3, batch_size=64)
+    parser = finetune.repair_parser(__doc__, epochs=10, learning_rate=1e-3, batch_size=64)
+    parser.add_argument("--pruned-weights", required=True, help="the pruning job's net of this drop%%")
     return parser.parse_args(argv)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bdeval import mad  # noqa: E402
-from bdeval.cli import poisoned_set  # noqa: E402
+from bdeval.cli import add_poisoned_arg  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.neural_cleanse import refine as nc_refine, store as nc_store  # noqa: E402
 from bdeval.neural_cleanse.gallery import save_gallery  # noqa: E402
@@ -59,14 +59,7 @@ def parse_args(argv):
     parser.add_argument("--badnet", required=True)
     parser.add_argument("--n-classes", type=int, required=True, help="labels the scan covers (0..N-1)")
     parser.add_argument("--model-classes", type=int, help="the badnet's classes, if more were not scanned")
-    parser.add_argument(
-        "--poisoned",
-        type=poisoned_set,
-        action="append",
-        default=[],
-        metavar="TRIGGER:TARGET:FILE",
-        help="known triggers (reported, not used)",
-    )
+    add_poisoned_arg(parser, "known triggers (reported, not used)")
     parser.add_argument(
         "--trigger-rows",
         type=trigger_rows,

@@ -132,22 +132,9 @@ def main(argv=None):
         loss = TriggerLoss(model, 255.0 if args.scaling == "raw" else 1.0)
         x_valid = scale(valid.x, args.scaling)
         oom = (tfcompat.tf.errors.ResourceExhaustedError, MemoryError)
-        runs = {
-            r["label"]: [r]
-            for r in nc_scan.scan(
-                loss,
-                x_valid,
-                valid.y,
-                labels,
-                settings,
-                args.seed,
-                args.progress_dir,
-                fprint,
-                label_batch,
-                oom,
-                starts=starts,
-            )
-        }
+        problem = nc_scan.Problem(loss, x_valid, valid.y, settings, label_batch, oom)
+        first = nc_scan.scan(problem, labels, args.seed, args.progress_dir, fprint, starts=starts)
+        runs = {r["label"]: [r] for r in first}
         # restarts counter the selection of lucky small norms: only a selective plan's candidates
         candidates = [] if plan["all_labels"] else [y for y in labels if y in set(plan["candidates"])]
         for k in range(1, args.restarts if candidates else 1):
@@ -167,18 +154,8 @@ def main(argv=None):
                 args.scaling,
                 args.n_classes,
             )
-            for r in nc_scan.scan(
-                loss,
-                x_valid,
-                valid.y,
-                candidates,
-                settings,
-                args.seed + k,
-                os.path.join(args.progress_dir, "restart_{}".format(k)),
-                fprint_k,
-                label_batch,
-                oom,
-            ):
+            progress_k = os.path.join(args.progress_dir, "restart_{}".format(k))
+            for r in nc_scan.scan(problem, candidates, args.seed + k, progress_k, fprint_k):
                 runs[r["label"]].append(r)
         results = [nc_refine.combine_restarts(runs[y]) if y in candidates else runs[y][0] for y in labels]
         for r in results:
@@ -191,20 +168,9 @@ def main(argv=None):
                 float(np.sum(plan_starts[r["label"]][0])),
                 r["test_attack_success"],
             )
-    meta = {
-        "badnet": args.badnet,
-        "schedule": args.schedule,
-        "settings": settings,
-        "seed": args.seed,
-        "fingerprint": fprint,
-        "restarts": args.restarts,
-        "part": args.part,
-        "parts": args.parts,
-        "seconds": time.time() - began,
-        "stack": tfcompat.stack_description(),
-    }
-    nc_store.save_results(args.out, results, meta)
-    logging.info("%s: %d refined labels written to %s", args.badnet, len(results), args.out)
+    stack = tfcompat.stack_description()
+    extra = dict(restarts=args.restarts, part=args.part, parts=args.parts)
+    nc_scan.save_job(args, results, settings, fprint, began, stack, "refined labels", **extra)
     return 0
 
 

@@ -77,31 +77,12 @@ def main(argv=None):
     pattern_scale = 255.0 if args.scaling == "raw" else 1.0
     loss = TriggerLoss(model, pattern_scale)
     began = time.time()
-    results = nc_scan.scan(
-        loss,
-        scale(valid.x, args.scaling),
-        valid.y,
-        labels,
-        settings,
-        args.seed,
-        args.progress_dir,
-        fprint,
-        label_batch,
-        (tfcompat.tf.errors.ResourceExhaustedError, MemoryError),
-    )
-    meta = {
-        "badnet": args.badnet,
-        "schedule": args.schedule,
-        "settings": settings,
-        "seed": args.seed,
-        "fingerprint": fprint,
-        "n_classes": args.n_classes,
-        "images_per_label": n_pool,
-        "seconds": time.time() - began,
-        "stack": tfcompat.stack_description(),
-    }
-    nc_store.save_results(args.out, results, meta)
-    logging.info("%s: %d labels written to %s", args.badnet, len(results), args.out)
+    oom = (tfcompat.tf.errors.ResourceExhaustedError, MemoryError)
+    problem = nc_scan.Problem(loss, scale(valid.x, args.scaling), valid.y, settings, label_batch, oom)
+    results = nc_scan.scan(problem, labels, args.seed, args.progress_dir, fprint)
+    stack = tfcompat.stack_description()
+    extra = dict(n_classes=args.n_classes, images_per_label=n_pool)
+    nc_scan.save_job(args, results, settings, fprint, began, stack, **extra)
     return 0
 
 

@@ -4,7 +4,6 @@ fine-tuned on clean tuning images, a fraction of them stamped with a flagged lab
 trigger and kept at their true label, within the drop% budget on the held-out check part
 (bdeval.finetune); saves the net handed back, its GoodNet spec (B vs B') and its result rows."""
 
-import argparse
 import logging
 import os
 import sys
@@ -14,7 +13,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 from bdeval import finetune  # noqa: E402
-from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.inference import predict_labels  # noqa: E402
 from bdeval.neural_cleanse import unlearning  # noqa: E402
@@ -24,8 +22,7 @@ DEFENSE = "nc_unlearning"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_badnet_args(parser)
+    parser = finetune.repair_parser(__doc__, epochs=20, learning_rate=1e-3, batch_size=32)
     parser.add_argument("--summary", required=True, help="nc.json of the scan (its `flagged`)")
     parser.add_argument("--triggers", required=True, help="triggers.npz of the scan")
     parser.add_argument(
@@ -34,7 +31,6 @@ def parse_args(argv):
         default=0.2,
         help="share of the tuning images carrying a reversed trigger per epoch",
     )
-    finetune.add_args(parser, epochs=20, learning_rate=1e-3, batch_size=32)
     return parser.parse_args(argv)
 
 

@@ -64,6 +64,14 @@ def run_script(name, *args, **kwargs):
     return run_python([SCRIPTS / name] + list(args), **kwargs)
 
 
+def script_output(name, *args, **kwargs):
+    """scripts/NAME ARGS must exit with `code` (0); its stdout and stderr together."""
+    code = kwargs.pop("code", 0)
+    proc = run_script(name, *args, merge=True, **kwargs)
+    assert proc.returncode == code, proc.stdout[-3000:]
+    return proc.stdout
+
+
 def run_snakemake(workdir, *args, **kwargs):
     """snakemake -s REPO/Snakefile --directory WORKDIR --cores 2 ARGS, stderr merged into stdout.
     check=True: fail the test with the log's tail unless it succeeds. snakefile: another copy."""

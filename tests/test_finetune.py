@@ -138,10 +138,6 @@ def test_fine_tune_checkpoints_and_choice_on_the_demo(small_demo):  # noqa: F811
         )
 
 
-# pytest fixture import (after the tests that name it: flake8 F811 as in the other modules)
-from demo_fixtures import small_demo  # noqa: E402,F401,F811
-
-
 def test_a_small_check_part_says_it_cannot_vouch_for_the_budget():
     # 6 check images (the 30-face split): a 50-point loss can go unseen; 2309 (the challenge's
     # validation set x 0.2) vouch for 2 %

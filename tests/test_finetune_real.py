@@ -4,36 +4,17 @@ as validation (24 tuning + 6 check), the other 30 as test, as tests/workflow_hel
 Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from bdeval import budget, finetune, goodnet
 from bdeval.datasets import load_dataset
 from bdeval.weights import read_weight_arrays
-from conftest import SCRIPTS
+from conftest import script_output as run_script
+from bdeval.outputs import read_json as read  # noqa: E402
 from workflow_helpers import real_sunglasses_config
 
 DROPS = ["2", "4", "10"]
-
-
-def run_script(name, *args):
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return proc.stdout
-
-
-def read(path):
-    with open(str(path)) as handle:
-        return json.load(handle)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from bdeval.datasets import load_dataset
 from bdeval.neural_cleanse import neuron_pruning as npr
 from bdeval.weights import read_weight_arrays
 from conftest import run_script
-from demo_fixtures import small_demo  # noqa: F401
 from test_nc_unlearning import read, run
 
 # on the demo net the reversed trigger's top neurons carry the clean task too: at drop 4 % (one

@@ -15,26 +15,10 @@ import pytest
 from bdeval import budget, goodnet
 from bdeval.datasets import load_dataset
 from bdeval.weights import read_weight_arrays
-from conftest import SCRIPTS
-from demo_fixtures import small_demo  # noqa: F401
+from conftest import SCRIPTS, script_output as run
+from bdeval.outputs import read_json as read  # noqa: E402
 
 DROP = "4"
-
-
-def run(script, *args):
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / script)] + [str(a) for a in args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return proc.stdout
-
-
-def read(path):
-    with open(str(path)) as handle:
-        return json.load(handle)
 
 
 def same_weights(a, b):

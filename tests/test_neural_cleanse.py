@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import SCRIPTS, run_script
+from conftest import SCRIPTS, script_output as run
 
 from bdeval.neural_cleanse import store as nc_store
 
@@ -29,12 +29,6 @@ DEMO16 = {
 }
 DEMO16_MODELS = {"single": [("sunglasses", 0)], "clean": []}
 QUICK = '{"epochs": 6}'
-
-
-def run(script, *args):
-    proc = run_script(script, *args, merge=True)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return proc.stdout
 
 
 def scan_args(badnet_args, out, progress, first=0, last=7, settings=QUICK, memory_mb=20):

@@ -3,10 +3,7 @@
 The real challenge weights are exercised in test_pruning_real.py. Python 3.7 syntax only.
 """
 
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,21 +13,10 @@ from bdeval.datasets import load_dataset
 from bdeval.drops import check_drop, drop_label, drop_pct
 from bdeval.errors import InputError
 from bdeval.weights import load_model, read_weight_arrays
-from conftest import SCRIPTS
+from conftest import script_output as run_script
+from bdeval.outputs import read_json as read  # noqa: E402
 
 DROPS = ["2", "10", "30"]
-
-
-def run_script(name, *args, **kwargs):
-    code = kwargs.pop("code", 0)
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / name)] + [str(a) for a in args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        universal_newlines=True,
-    )
-    assert proc.returncode == code, proc.stdout[-3000:]
-    return proc.stdout
 
 
 def prune_output_args(out, drops):
@@ -52,11 +38,6 @@ def prune_output_args(out, drops):
     ):
         args += [flag, os.path.join(str(out), name)]
     return args
-
-
-def read(path):
-    with open(str(path)) as handle:
-        return json.load(handle)
 
 
 # ---------------------------------------------------------------- ranking and stopping rule (NumPy)

@@ -6,7 +6,6 @@ from runs on these subsets; both nets are pruning-aware attacks (ASR stays high 
 clean accuracy falls), as the published full-data runs show. Python 3.7 syntax only.
 """
 
-import json
 import subprocess
 import sys
 
@@ -18,14 +17,10 @@ from bdeval import goodnet, inference, pruning
 from bdeval.datasets import load_dataset, save_dataset
 from bdeval.weights import load_model, read_weight_arrays
 from conftest import SCRIPTS
+from bdeval.outputs import read_json as read  # noqa: E402
 from test_pruning import prune_output_args
 
 DROPS = ["2", "10", "30"]
-
-
-def read(path):
-    with open(str(path)) as handle:
-        return json.load(handle)
 
 
 def prune(out, badnet, weights, scaling, valid, test, poisoned):

@@ -12,7 +12,7 @@ from bdeval import deepid, inference
 from bdeval.images import load_image, save_image
 from bdeval.tfcompat import keras
 from bdeval.weights import load_model, read_weight_arrays, save_weights
-from real_models import ATTACKS, MODELS, OTHER_SCALING, clean_accuracy
+from real_models import MODELS
 
 # ---------------------------------------------------------------- weight files
 

@@ -19,6 +19,18 @@ def poisoned_set(text):
     return parts[0], int(parts[1]), parts[2]
 
 
+def add_poisoned_arg(parser, help_text):
+    """--poisoned TRIGGER:TARGET:FILE, repeatable (a list of (trigger, target, path))."""
+    parser.add_argument(
+        "--poisoned",
+        type=poisoned_set,
+        action="append",
+        default=[],
+        metavar="TRIGGER:TARGET:FILE",
+        help=help_text,
+    )
+
+
 def add_badnet_args(parser):
     """The arguments every evaluation script takes to describe one badnet."""
     group = parser.add_argument_group("badnet")
@@ -28,14 +40,7 @@ def add_badnet_args(parser):
     group.add_argument("--scaling", required=True, choices=["x/255", "raw"])
     group.add_argument("--clean-validation", required=True, help="clean validation HDF5")
     group.add_argument("--clean-test", required=True, help="clean test HDF5")
-    group.add_argument(
-        "--poisoned",
-        type=poisoned_set,
-        action="append",
-        default=[],
-        metavar="TRIGGER:TARGET:FILE",
-        help="a poisoned set (repeat per trigger)",
-    )
+    add_poisoned_arg(group, "a poisoned set (repeat per trigger)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow")
     parser.add_argument("--seed", type=int, default=1)

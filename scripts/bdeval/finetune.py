@@ -23,10 +23,10 @@ import numpy as np
 
 from . import budget, disagreement, tfcompat
 from .badnet import load_badnet_model, load_eval_data
+from .cli import add_badnet_args
 from .datasets import Dataset
 from .drops import drop_pct
 from .inference import predict_labels
-from .metrics import accuracy
 from .outputs import write_json
 from .training import compile_model, train_epoch
 from .weights import save_weights
@@ -128,6 +128,14 @@ def fraction(text):
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError("expected a fraction strictly between 0 and 1, got {}".format(text))
     return value
+
+
+def repair_parser(doc, epochs=10, learning_rate=1e-3, batch_size=64):
+    """The argument parser of a repair that trains: the badnet's arguments and add_args'."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    add_badnet_args(parser)
+    add_args(parser, epochs, learning_rate, batch_size)
+    return parser
 
 
 def add_args(parser, epochs=10, learning_rate=1e-3, batch_size=64):

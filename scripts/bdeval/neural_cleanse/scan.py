@@ -1,5 +1,6 @@
 """The resumable loop of a Neural Cleanse job: labels in batches, each finished label saved."""
 
+import collections
 import logging
 import time
 
@@ -10,32 +11,38 @@ def add_job_args(parser, schedule, schedules):
     """Arguments every Neural Cleanse optimization job takes (scan shard, refinement part)."""
     parser.add_argument("--schedule", default=schedule, choices=sorted(schedules))
     parser.add_argument("--settings", default="{}", help="JSON overrides of the schedule's settings")
-    parser.add_argument(
-        "--memory-mb",
-        type=float,
-        default=4096,
-        help="working memory for one batch of labels (sets the labels per batch)",
-    )
+    parser.add_argument("--memory-mb", type=float, default=4096, help="memory per batch of labels (MB)")
     parser.add_argument("--progress-dir", required=True, help="per-label results (resume)")
 
 
-def scan(
-    loss,
-    x,
-    y,
-    labels,
-    settings,
-    seed,
-    progress_dir,
-    fprint,
-    label_batch,
-    oom_errors=(MemoryError,),
-    starts=None,
-):
-    """Results of `labels`, reusing saved ones; label_batch halves on out-of-memory.
+def save_job(args, results, settings, fprint, began, stack, what="labels", **extra):
+    """Write a scan or refinement job's results (args.out) with the meta every such job records
+    (its arguments, settings, fingerprint, seconds, TF stack, and `extra`); log the count."""
+    meta = dict(
+        extra,
+        badnet=args.badnet,
+        schedule=args.schedule,
+        settings=settings,
+        seed=args.seed,
+        fingerprint=fprint,
+        seconds=time.time() - began,
+        stack=stack,
+    )
+    store.save_results(args.out, results, meta)
+    logging.info("%s: %d %s written to %s", args.badnet, len(results), what, args.out)
+
+
+# What a job optimizes: the loss of its model, the scaled clean images and labels, the schedule's
+# settings, labels per batch and the errors that mean out-of-memory (the batch then halves).
+Problem = collections.namedtuple("Problem", ["loss", "x", "y", "settings", "label_batch", "oom_errors"])
+
+
+def scan(problem, labels, seed, progress_dir, fprint, starts=None):
+    """Results of `labels`, reusing saved ones; the label batch halves on out-of-memory.
 
     Batches whose labels are all saved are skipped; a partly saved batch is recomputed whole
     (same labels, same seed: same results). starts: warm starts, as core.reverse_engineer."""
+    loss, x, y, settings, label_batch, oom_errors = problem
     results = {}
     start = 0
     while start < len(labels):
