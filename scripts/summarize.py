@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bdeval import mad_table, summary_tables  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.outputs import read_json, write_csv  # noqa: E402
-from bdeval.rows import table, write_csv as write_wide_csv  # noqa: E402
+from bdeval.rows import mark_test_overspend, table, write_csv as write_wide_csv  # noqa: E402
 
 
 def parse_args(argv):
@@ -49,7 +49,7 @@ def read_rows(path):
 
 def main(argv=None):
     args = parse_args(argv)
-    rows = [row for path in args.rows for row in read_rows(path)]
+    rows = mark_test_overspend([row for path in args.rows for row in read_rows(path)])
     columns, flat = table(rows)
     write_wide_csv(args.out_wide_csv, columns, flat)
     write_csv(args.out_csv, *summary_tables.tidy(columns, flat))

@@ -94,4 +94,4 @@ def test_demo_on_a_real_single_node_slurm_equals_the_local_run():
     assert jobs and all(r in jobs[0] for r in ("demo_data", "demo_badnet", "baseline", "summary"))
     gpus = [line for line in proc.stdout.splitlines() if line.startswith("[slurm_test] GPU requested by:")]
     assert gpus and "baseline" in gpus[0] and "demo_badnet" in gpus[0], tail
-    assert "[slurm_test] container calls: 4" in proc.stdout and "--nv each time" in proc.stdout, tail
+    assert "[slurm_test] container calls: 5" in proc.stdout and "--nv each time" in proc.stdout, tail

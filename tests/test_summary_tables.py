@@ -276,12 +276,27 @@ def test_pandas_reads_the_tidy_csv_in_one_line(summary):
     assert asr_max.loc[("multi", 10.0), "pruning"] == pytest.approx(0.52)
 
 
-def test_the_wide_csv_is_the_former_summary_csv(summary, tmp_path):
+def test_the_wide_csv_is_the_former_summary_csv_with_the_test_budget_check(summary, tmp_path):
     rows = [r for path in summary["files"] for r in json.loads(path.read_text())]
-    columns, flat = bd_rows.table(rows)
+    columns, flat = bd_rows.table(bd_rows.mark_test_overspend(rows))
     bd_rows.write_csv(tmp_path / "wide.csv", columns, flat)
     assert (summary["out"] / "summary_wide.csv").read_bytes() == (tmp_path / "wide.csv").read_bytes()
     assert columns[:9] == bd_rows.KEY_COLUMNS + bd_rows.LEADING_COLUMNS
+
+
+def test_a_row_over_its_budget_on_the_test_images_says_so():
+    rows = [
+        {"badnet": "b", "defense": "none", "drop_pct": None, "clean_acc_test": 0.9},
+        {"badnet": "b", "defense": "pruning", "drop_pct": 10, "clean_acc_test": 0.6, "note": "x"},
+        {"badnet": "b", "defense": "strip", "drop_pct": 10, "clean_acc_test": 0.76},
+        {"badnet": "b", "defense": "strip", "drop_pct": 2, "clean_acc_test": None},
+    ]
+    bd_rows.mark_test_overspend(rows)
+    assert rows[1]["test_within_budget"] == 0 and rows[1]["note"] == (
+        "x; clean test accuracy 30.0 points below the badnet's: over the 10 % budget on unseen images"
+    )
+    assert rows[2]["test_within_budget"] == 1 and "note" not in rows[2]  # 14 points <= 10 + 5
+    assert "test_within_budget" not in rows[0] and "test_within_budget" not in rows[3]
 
 
 # --- compact Markdown -----------------------------------------------------------------------

@@ -40,6 +40,27 @@ def make_row(badnet, defense, drop_pct, variant, **fields):
     return row
 
 
+def mark_test_overspend(rows, slack_pct=5.0):
+    """Check every defense's budget on the clean TEST images, which no defense saw: a row whose
+    clean test accuracy lies more than drop% + slack_pct points below its badnet's gets
+    `test_within_budget` 0 and a note saying so; the others 1. The drop% promise was only ever
+    held on the defender's own clean images; this says where it did not carry over."""
+    base = {r["badnet"]: r.get("clean_acc_test") for r in rows if r.get("defense") == "none"}
+    for r in rows:
+        before, after = base.get(r["badnet"]), r.get("clean_acc_test")
+        if r.get("drop_pct") is None or before is None or after is None:
+            continue
+        lost = 100.0 * (before - after)
+        r["test_within_budget"] = int(lost <= float(r["drop_pct"]) + slack_pct + 1e-9)
+        if not r["test_within_budget"]:
+            words = (
+                "clean test accuracy {:.1f} points below the badnet's: over the {:g} % budget on "
+                "unseen images".format(lost, float(r["drop_pct"]))
+            )
+            r["note"] = "; ".join(n for n in (r.get("note"), words) if n)
+    return rows
+
+
 def flatten(row):
     flat = {}
     for key, value in row.items():

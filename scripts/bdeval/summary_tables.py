@@ -25,7 +25,8 @@ LEGEND = (
     "over triggers of poisoned images the GoodNet answers with N; false alarms: clean test images "
     "it answers with N (STRIP: its FRR on the clean test set); pruned / flagged: conv_3 channels "
     "pruned, or the labels Neural Cleanse flagged. **Bold** defense: the lowest ASR max at that "
-    "drop% (ties: the higher clean test accuracy). Every figure, as fractions: summary_wide.csv "
+    "drop% (ties: the higher clean test accuracy) among the rows whose clean test accuracy stayed "
+    "within drop% + 5 points of the badnet's; a row that did not says so in its note. Every figure, as fractions: summary_wide.csv "
     "(one row per line) and summary.csv (one value per line)."
 )
 MAD_HEADERS = [
@@ -124,10 +125,12 @@ def _order(r):
 
 def _best(rows):
     """ids of the rows with the lowest ASR max at their drop% (ties: the higher clean test
-    accuracy); none where only one defense has rows at that drop%."""
+    accuracy) among those that kept the budget on the clean test images (test_within_budget);
+    none where only one defense has such rows at that drop%."""
     by_drop = {}
     for r in rows:
-        if r["defense"] != "none" and r.get("asr_max") is not None:
+        kept = r.get("test_within_budget") in (None, 1, "1", True)
+        if r["defense"] != "none" and r.get("asr_max") is not None and kept:
             by_drop.setdefault(r.get("drop_pct"), []).append(r)
     best = set()
     for group in by_drop.values():
