@@ -127,6 +127,7 @@ rule nc_gather:
             for p in BADNETS[wc.badnet]["poisoned"]
         ),
         trigger_rows=nc_trigger_rows_args,
+        control=lambda wc: "" if BADNETS[wc.badnet].get("backdoored", True) else "--clean-control",
         n_labels=lambda wc: nc_scanned_labels(wc.badnet),
         n_classes=lambda wc: BADNETS[wc.badnet]["n_classes"],
         refined=lambda wc, input: (
@@ -139,7 +140,7 @@ rule nc_gather:
         f"{PYTHON} {SCRIPTS}/nc_gather.py"
         " {input.shards} {params.refined}"
         " --badnet {wildcards.badnet} --n-classes {params.n_labels}"
-        " --model-classes {params.n_classes} {params.poisoned} {params.trigger_rows}"
+        " --model-classes {params.n_classes} {params.poisoned} {params.trigger_rows} {params.control}"
         " --threshold {params.threshold} --near {params.near} --clear {params.clear_at}"
         " --out-csv {output.norms} --out-npz {output.triggers} --out-json {output.summary}"
         " --out-png {output.gallery} > {log} 2>&1"

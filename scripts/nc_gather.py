@@ -61,6 +61,11 @@ def parse_args(argv):
     parser.add_argument("--model-classes", type=int, help="the badnet's classes, if more were not scanned")
     add_poisoned_arg(parser, "known triggers (reported, not used)")
     parser.add_argument(
+        "--clean-control",
+        action="store_true",
+        help="a net with no backdoor planted: its poisoned sets' targets are not known targets",
+    )
+    parser.add_argument(
         "--trigger-rows",
         type=trigger_rows,
         action="append",
@@ -230,7 +235,8 @@ def main(argv=None):
     )
     for label, extra in details.items():
         extra["log_index"] = logs.get(label)
-    targets = sorted({t for _, t, _ in args.poisoned})
+    targets = [] if args.clean_control else sorted({t for _, t, _ in args.poisoned})
+    extra = {"clean_control": True} if args.clean_control else {}
     summary = {
         "badnet": args.badnet,
         "n_classes": args.model_classes or args.n_classes,
@@ -274,6 +280,7 @@ def main(argv=None):
         ),
         "failed_labels": [rows[y][1]["label"] for y in range(len(rows)) if not rows[y][1]["success"]],
     }
+    summary.update(extra)
     summary["verdict"] = describe(summary)
     logging.info("%s: %s", args.badnet, summary["verdict"])
     if summary["missed_targets"]:

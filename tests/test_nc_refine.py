@@ -203,6 +203,7 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
         ),
     )
     assert proc.returncode == 0, proc.stderr
+    gather_args = proc.args[2:]
     summary = json.loads(out["json"].read_text())
     assert summary["method"] == "screen+refine" and summary["flagged"] == [3] == summary["clear"]
     assert summary["verdict"].startswith("Backdoor target(s) flagged: 3")
@@ -218,6 +219,15 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     )
     assert summary["anomaly_index"]["3"] > 3  # 3.0: the median of the three starts
     assert nc_store.load_results(out["npz"])[0][3]["restart_l1"] == pytest.approx([3.6, 3.0, 1.5])
+    # the same net called a clean control: no known target to miss, and its flag is a false alarm
+    control = tmp_path / "control.json"
+    args = [str(control) if a == str(out["json"]) else a for a in gather_args] + ["--clean-control"]
+    assert run_script("nc_gather.py", *args).returncode == 0
+    summary_control = json.loads(control.read_text())
+    assert summary_control["known_targets"] == [] == summary_control["missed_targets"]
+    assert summary_control["verdict"].endswith(
+        "clean control (no backdoor planted): every flag is a false alarm."
+    )
     # the median is the refined reference's, not the screening's
     reference = [screen[y] / 2.0 for y in chosen["reference"]]
     assert summary["median_l1"] == pytest.approx(np.median(reference), rel=1e-4)

@@ -85,6 +85,8 @@ def describe(summary):
                 ", ".join("{}".format(y) for y in summary["near_threshold"])
             )
         )
+    if summary.get("clean_control") and summary["flagged"]:
+        words.append("This net is a clean control (no backdoor planted): every flag is a false alarm.")
     missed = [t for t in summary["missed_targets"] if summary["targets"][str(t)].get("scanned")]
     if missed:
         words.append(
