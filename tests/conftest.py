@@ -59,6 +59,15 @@ def run_python(args, cwd=None, env=None, merge=False):
     )
 
 
+def loads_tensorflow(*modules):
+    """Whether importing `modules` (found in scripts/) in a fresh interpreter loads TensorFlow;
+    an import that fails fails the test."""
+    code = "import sys; import {}; print('tensorflow' in sys.modules)".format(", ".join(modules))
+    proc = run_python(["-c", code], cwd=SCRIPTS)
+    assert proc.returncode == 0 and proc.stdout.strip() in ("True", "False"), proc.stdout + proc.stderr
+    return proc.stdout.strip() == "True"
+
+
 def run_script(name, *args, **kwargs):
     """scripts/NAME ARGS (keywords as run_python)."""
     return run_python([SCRIPTS / name] + list(args), **kwargs)

@@ -15,36 +15,11 @@ from bdeval.datasets import load_dataset
 from bdeval.neural_cleanse import neuron_pruning as npr
 from bdeval.weights import read_weight_arrays
 from conftest import run_script
-from test_nc_unlearning import read, run
+from test_nc_unlearning import read, run, scan
 
 # on the demo net the reversed trigger's top neurons carry the clean task too: at drop 4 % (one
 # of 40 check faces) 7 neurons go and the ASR stays 99 %; at 20 % the real trigger mostly fails
 DROP = "20"
-
-
-def scan(badnet_args, label, root):
-    """A real short scan of one label: its reversed trigger in root/t.npz."""
-    run(
-        "nc_scan_shard.py",
-        *(
-            list(badnet_args)
-            + [
-                "--first",
-                label,
-                "--last",
-                label,
-                "--threads",
-                2,
-                "--seed",
-                1,
-                "--progress-dir",
-                root / "progress",
-                "--out",
-                root / "t.npz",
-            ]
-        ),
-    )
-    return root / "t.npz"
 
 
 def prune(badnet_args, flagged, triggers, out, drop=DROP):
@@ -132,7 +107,7 @@ def test_the_curve_answers_as_the_net_with_zeroed_outgoing_weights():
 @pytest.fixture(scope="module")
 def triggers(small_demo, tmp_path_factory):  # noqa: F811
     """The reversed trigger of label 0, the target of the single-target demo BadNet."""
-    return scan(small_demo.badnet_args("single"), 0, tmp_path_factory.mktemp("nc_prune"))
+    return scan(small_demo.badnet_args("single"), 0, 0, tmp_path_factory.mktemp("nc_prune"))
 
 
 def test_pruning_lowers_the_asr_of_the_flagged_target_within_budget(
@@ -211,7 +186,7 @@ def test_pruning_on_the_real_net_respects_the_budget(csaw, tmp_path):
     for key in ("badnet", "weights", "scaling", "clean_validation", "clean_test"):
         value = b["name" if key == "badnet" else key]
         args += ["--" + key.replace("_", "-"), tmp_path / value if key.startswith("clean") else value]
-    triggers = scan(args, 0, tmp_path)
+    triggers = scan(args, 0, 0, tmp_path)
     record, rows, _ = prune(args, [0], triggers, tmp_path / "out", "10")
     assert record["check_images"] == 6 and record["tuning_images"] == 24
     assert record["steps"][0]["trigger_rate"] == 1.0  # the reversed trigger works on the badnet

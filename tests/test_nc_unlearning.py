@@ -6,8 +6,6 @@ Python 3.7 syntax only: the suite also runs on the legacy TF 1.15 stack.
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from bdeval import budget, goodnet
 from bdeval.datasets import load_dataset
 from bdeval.weights import read_weight_arrays
-from conftest import SCRIPTS, script_output as run
+from conftest import run_script, script_output as run
 from bdeval.outputs import read_json as read  # noqa: E402
 
 DROP = "4"
@@ -55,36 +53,28 @@ def test_stamp_plan_takes_turns_and_keeps_labels():
 # ---------------------------------------------------------------- the script on the small demo
 
 
+def scan(badnet_args, first, last, root):
+    """A real scan of labels first..last (default schedule); its shard file in root."""
+    shard = root / "scan_{}-{}.npz".format(first, last)
+    progress = ["--progress-dir", root / "progress", "--out", shard]
+    run(
+        "nc_scan_shard.py",
+        *(list(badnet_args) + ["--first", first, "--last", last, "--threads", 2] + ["--seed", 1] + progress),
+    )
+    return shard
+
+
 @pytest.fixture(scope="module")
 def scanned(small_demo, tmp_path_factory):  # noqa: F811
     """A real scan (all 8 labels, default schedule) and verdict of the single-target demo BadNet."""
     root = tmp_path_factory.mktemp("nc_unlearn")
     args = small_demo.badnet_args("single")
-    run(
-        "nc_scan_shard.py",
-        *(
-            args
-            + [
-                "--first",
-                0,
-                "--last",
-                7,
-                "--threads",
-                2,
-                "--seed",
-                1,
-                "--progress-dir",
-                root / "progress",
-                "--out",
-                root / "0-7.npz",
-            ]
-        ),
-    )
+    shard = scan(args, 0, 7, root)
     poisoned = ["--poisoned", "sunglasses:0:{}".format(small_demo.poisoned("single")[0][2])]
     run(
         "nc_gather.py",
         *(
-            [root / "0-7.npz", "--badnet", "small_single", "--n-classes", 8]
+            [shard, "--badnet", "small_single", "--n-classes", 8]
             + poisoned
             + [
                 "--out-csv",
@@ -164,23 +154,17 @@ def test_unlearning_lowers_the_asr_of_the_flagged_target_within_budget(
 
     face = tmp_path / "face.png"
     save_image(face, poisoned.x[0])
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPTS / "classify_image.py"),
-            str(face),
-            "--badnet",
-            "small_single",
-            "--defense",
-            "nc_unlearning",
-            "--drop",
-            DROP,
-            "--results",
-            str(results),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
+    proc = run_script(
+        "classify_image.py",
+        str(face),
+        "--badnet",
+        "small_single",
+        "--defense",
+        "nc_unlearning",
+        "--drop",
+        DROP,
+        "--results",
+        str(results),
     )
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip().split("\t")[1]) == int(goodnet.answer(spec, poisoned.x[:1])[0])
@@ -204,28 +188,23 @@ def test_nothing_flagged_nothing_unlearned_goodnet_is_the_badnet(
 
 
 def test_missing_scan_output_is_a_one_line_error(small_demo, tmp_path):  # noqa: F811
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / "nc_unlearn.py")]
-        + small_demo.badnet_args("single")
-        + [
-            "--summary",
-            str(tmp_path / "nc.json"),
-            "--triggers",
-            str(tmp_path / "t.npz"),
-            "--drop",
-            "4",
-            "--out-weights",
-            "w.h5",
-            "--out-goodnet",
-            "g.json",
-            "--out-json",
-            "u.json",
-            "--out-rows",
-            "r.json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
+    proc = run_script(
+        "nc_unlearn.py",
+        *small_demo.badnet_args("single"),
+        "--summary",
+        str(tmp_path / "nc.json"),
+        "--triggers",
+        str(tmp_path / "t.npz"),
+        "--drop",
+        "4",
+        "--out-weights",
+        "w.h5",
+        "--out-goodnet",
+        "g.json",
+        "--out-json",
+        "u.json",
+        "--out-rows",
+        "r.json",
     )
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[
@@ -260,31 +239,12 @@ def test_unlearning_on_the_real_net_respects_the_budget(csaw, tmp_path):
         "--poisoned",
         "sunglasses:0:" + b["poisoned"][0]["file"],
     ]
-    run(
-        "nc_scan_shard.py",
-        *(
-            args
-            + [
-                "--first",
-                0,
-                "--last",
-                0,
-                "--threads",
-                2,
-                "--seed",
-                1,
-                "--progress-dir",
-                tmp_path / "progress",
-                "--out",
-                tmp_path / "t.npz",
-            ]
-        ),
-    )
+    shard = scan(args, 0, 0, tmp_path)
     (tmp_path / "nc.json").write_text(json.dumps({"flagged": [0]}))
     record, rows, _ = unlearn(
         args,
         tmp_path / "nc.json",
-        tmp_path / "t.npz",
+        shard,
         tmp_path / "out",
         "10",
         "--learning-rate",
