@@ -14,9 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from bdeval import budget, disagreement, finetune, tfcompat  # noqa: E402
+from bdeval import budget, cli, disagreement, finetune, tfcompat  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
-from bdeval.drops import drop_pct  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.neural_cleanse import neuron_pruning as npr  # noqa: E402
 from bdeval.neural_cleanse import unlearning  # noqa: E402
@@ -38,17 +37,14 @@ def parse_args(argv):
     add_badnet_args(parser)
     parser.add_argument("--summary", required=True, help="nc.json of the scan (its `flagged`)")
     parser.add_argument("--triggers", required=True, help="triggers.npz of the scan")
-    parser.add_argument("--drop", type=drop_pct, required=True, help="the clean-accuracy budget, %%")
-    parser.add_argument(
-        "--check-fraction",
-        type=finetune.fraction,
-        default=0.2,
-        help="share of the clean validation set held out as the check part (the "
-        "budget, clean_acc_valid); the rest ranks the neurons",
+    finetune.add_budget_args(
+        parser,
+        "share of the clean validation set held out as the check part "
+        "(the budget, clean_acc_valid); the rest ranks the neurons",
     )
     parser.add_argument(
         "--step",
-        type=finetune.positive(int),
+        type=cli.positive(int),
         default=1,
         help="neurons zeroed per pruning step (the budget is checked, and the "
         "progress logged, after each step)",

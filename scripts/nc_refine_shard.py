@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bdeval import tfcompat  # noqa: E402
+from bdeval import cli, tfcompat  # noqa: E402
 from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
@@ -24,12 +24,6 @@ from bdeval.inference import scale  # noqa: E402
 from bdeval.neural_cleanse import core as nc_core, refine as nc_refine, scan as nc_scan  # noqa: E402
 from bdeval.neural_cleanse import store as nc_store  # noqa: E402
 from bdeval.outputs import read_json  # noqa: E402
-
-
-def positive_int(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError("expected a whole number >= 1, got {!r}".format(text))
-    return int(text)
 
 
 def parse_args(argv):
@@ -47,7 +41,7 @@ def parse_args(argv):
     )
     parser.add_argument(
         "--restarts",
-        type=positive_int,
+        type=cli.positive(int),
         default=1,
         help="optimizations of each CANDIDATE from differently seeded random starts "
         "(seeds SEED..SEED+K-1); its norm is their median",

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from bdeval import finetune  # noqa: E402
+from bdeval import cli, finetune  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
 from bdeval.inference import predict_labels  # noqa: E402
 from bdeval.neural_cleanse import unlearning  # noqa: E402
@@ -27,7 +27,7 @@ def parse_args(argv):
     parser.add_argument("--triggers", required=True, help="triggers.npz of the scan")
     parser.add_argument(
         "--stamp-fraction",
-        type=finetune.fraction,
+        type=cli.fraction,
         default=0.2,
         help="share of the tuning images carrying a reversed trigger per epoch",
     )

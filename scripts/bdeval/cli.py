@@ -44,3 +44,23 @@ def add_badnet_args(parser):
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for TensorFlow")
     parser.add_argument("--seed", type=int, default=1)
+
+
+def positive(kind):
+    """argparse type: a number of `kind` (int, float) above 0."""
+
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError("expected a positive number, got {}".format(text))
+        return value
+
+    return parse
+
+
+def fraction(text):
+    """argparse type: a fraction strictly between 0 and 1."""
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError("expected a fraction strictly between 0 and 1, got {}".format(text))
+    return value

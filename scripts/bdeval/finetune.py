@@ -23,6 +23,7 @@ import numpy as np
 
 from . import budget, disagreement, tfcompat
 from .badnet import load_badnet_model, load_eval_data
+from . import cli
 from .cli import add_badnet_args
 from .datasets import Dataset
 from .drops import drop_pct
@@ -113,23 +114,6 @@ def fine_tune(
 # ---------------------------------------------------------------- the command-line job
 
 
-def positive(kind):
-    def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError("expected a positive number, got {}".format(text))
-        return value
-
-    return parse
-
-
-def fraction(text):
-    value = float(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError("expected a fraction strictly between 0 and 1, got {}".format(text))
-    return value
-
-
 def repair_parser(doc, epochs=10, learning_rate=1e-3, batch_size=64):
     """The argument parser of a repair that trains: the badnet's arguments and add_args'."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -138,22 +122,25 @@ def repair_parser(doc, epochs=10, learning_rate=1e-3, batch_size=64):
     return parser
 
 
-def add_args(parser, epochs=10, learning_rate=1e-3, batch_size=64):
-    """Arguments of every repair job (beside bdeval.cli.add_badnet_args)."""
+def add_budget_args(parser, check_help):
+    """--drop and --check-fraction: the budget of every repair and the part that checks it."""
     parser.add_argument("--drop", type=drop_pct, required=True, help="the clean-accuracy budget, %%")
-    parser.add_argument("--epochs", type=positive(int), default=epochs, help="at most this many")
-    parser.add_argument("--learning-rate", type=positive(float), default=learning_rate)
-    parser.add_argument("--fine-tune-batch-size", type=positive(int), default=batch_size)
-    parser.add_argument(
-        "--check-fraction",
-        type=fraction,
-        default=0.2,
-        help="share of the clean validation set kept out of training as the check "
-        "part (early stopping, budget, clean_acc_valid)",
+    parser.add_argument("--check-fraction", type=cli.fraction, default=0.2, help=check_help)
+
+
+def add_args(parser, epochs=10, learning_rate=1e-3, batch_size=64):
+    """Arguments of every repair job that trains (beside bdeval.cli.add_badnet_args)."""
+    add_budget_args(
+        parser,
+        "share of the clean validation set kept out of training as the check part "
+        "(early stopping, budget, clean_acc_valid)",
     )
+    parser.add_argument("--epochs", type=cli.positive(int), default=epochs, help="at most this many")
+    parser.add_argument("--learning-rate", type=cli.positive(float), default=learning_rate)
+    parser.add_argument("--fine-tune-batch-size", type=cli.positive(int), default=batch_size)
     parser.add_argument(
         "--patience",
-        type=positive(int),
+        type=cli.positive(int),
         default=3,
         help="stop after this many epochs below the best check accuracy",
     )

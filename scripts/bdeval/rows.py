@@ -107,11 +107,13 @@ def fmt(value, percent):
     return str(value)
 
 
+# The common fraction fields and those the registered defenses add, gathered once.
+_FRACTION_FIELDS = frozenset(FRACTION_COLUMNS + defenses.fraction_columns())
+
+
 def is_fraction_column(column):
     """Columns holding fractions, shown as percentages in the Markdown tables."""
-    return column.split(":")[0] in FRACTION_COLUMNS + defenses.fraction_columns() or column.startswith(
-        ("goodnet_", "frr", "far")
-    )
+    return column.split(":")[0] in _FRACTION_FIELDS or column.startswith(("goodnet_", "frr", "far"))
 
 
 def write_csv(path, columns, flat):
