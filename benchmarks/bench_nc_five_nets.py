@@ -95,10 +95,11 @@ def main():
         screen = seconds(workdir, name, "scan_*.tsv")
         refine = seconds(workdir, name, "refine_*.tsv") + seconds(workdir, name, "select.tsv")
         print(
-            "\n{}: flagged {} (indices {}); undecided {}; targets {}: index {}, rank {}".format(
+            "\n{}: flagged {} (indices {}); weak {}; undecided {}; targets {}: index {}, rank {}".format(
                 name,
                 row["flagged"],
                 row["anomaly_indices"],
+                row["weak"],
                 row["undecided"],
                 row["known_targets"],
                 row["target_indices"],

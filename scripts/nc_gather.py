@@ -5,7 +5,10 @@ anomaly index), triggers.npz (the final trigger of every label), nc.json (the ve
 gallery of the flagged triggers next to ordinary ones.
 
 Verdict: with refinement, the median and MAD of the refined reference sample decide (the
-screening norms only choose what to refine); without, the paper's MAD over the screening norms."""
+screening norms only choose what to refine); without, the paper's MAD over the screening norms.
+On scans of over MANY_LABELS labels a label is flagged only above --clear: between the paper's
+threshold and --clear it is a weak flag, reported but not acted on (the smallest of 1283 ordinary
+labels' norms reach indices up to 3 there); repairs read `flagged` only."""
 
 import argparse
 import logging
@@ -26,13 +29,14 @@ from bdeval.outputs import read_json, write_csv, write_json  # noqa: E402
 from nc_select import read_screen  # noqa: E402
 
 N_ORDINARY_SHOWN = 3
-MANY_LABELS = 100  # above this many scanned labels, flags below --clear are called weak
+MANY_LABELS = 100  # above this many scanned labels, flags below --clear are weak (not acted on)
 NORMS_COLUMNS = [
     "label",
     "stage",
     "l1_norm",
     "anomaly_index",
     "flagged",
+    "weak",
     "log_index",
     "screen_l1",
     "screen_index",
@@ -81,8 +85,8 @@ def parse_args(argv):
         "--clear",
         type=float,
         default=3.0,
-        help="on scans of over {} labels, flagged labels above this index are called "
-        "clear, the others weak".format(MANY_LABELS),
+        help="on scans of over {} labels, only labels above this index are flagged; those "
+        "between the threshold and it are weak flags, reported but not acted on".format(MANY_LABELS),
     )
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-npz", required=True)
@@ -137,7 +141,7 @@ def final_table(screen, refined, plan, screen_index, screen_summary, threshold):
     return rows, test
 
 
-def write_norms(path, screen, rows, screen_index, flagged, logs):
+def write_norms(path, screen, rows, screen_index, flagged, weak, logs):
     write_csv(
         path,
         NORMS_COLUMNS,
@@ -148,6 +152,7 @@ def write_norms(path, screen, rows, screen_index, flagged, logs):
                 "{:.4f}".format(r["l1_norm"]),
                 "{:.4f}".format(index),
                 int(r["label"] in flagged),
+                int(r["label"] in weak),
                 "{:.4f}".format(logs[r["label"]]) if r["label"] in logs else "",
                 "{:.4f}".format(s["l1_norm"]),
                 "{:.4f}".format(screen_index[s["label"]]),
@@ -161,7 +166,7 @@ def write_norms(path, screen, rows, screen_index, flagged, logs):
     )
 
 
-def gallery_entries(rows, test, details, clear):
+def gallery_entries(rows, test, details, flagged):
     chosen = list(test["flagged"])
     ordinary = [
         i
@@ -175,7 +180,7 @@ def gallery_entries(rows, test, details, clear):
     entries = []
     for label in chosen:
         _, r, index = rows[label]
-        kind = ("FLAGGED" if label in clear else "weak flag") if label in test["flagged"] else "ordinary"
+        kind = ("FLAGGED" if label in flagged else "weak flag") if label in test["flagged"] else "ordinary"
         lines = ["{} {}".format(kind, label), "L1 {:.0f} AI {:.1f}".format(r["l1_norm"], index)]
         extra = details.get(label, {})
         if extra.get("test_attack_success") is not None:
@@ -187,7 +192,7 @@ def gallery_entries(rows, test, details, clear):
 
 
 def flagged_details(rows, test, args):
-    """Per flagged label: norm, index, the trigger's attack success on clean test images, and the
+    """Per label above the paper's threshold (flagged or weak): norm, index, the trigger's attack success on clean test images, and the
     share of its mask inside each known trigger's rows (for triggers aimed at that label)."""
     rows_of = dict(args.trigger_rows)
     details = {}
@@ -237,25 +242,25 @@ def main(argv=None):
         extra["log_index"] = logs.get(label)
     targets = [] if args.clean_control else sorted({t for _, t, _ in args.poisoned})
     extra = {"clean_control": True} if args.clean_control else {}
+    confident = [y for y in test["flagged"] if test["index"][y] > args.clear or args.n_classes <= MANY_LABELS]
     summary = {
         "badnet": args.badnet,
         "n_classes": args.model_classes or args.n_classes,
         "labels_scanned": args.n_classes,
         "threshold": args.threshold,
         "method": "screen+refine" if refined else "screen",
-        "flagged": test["flagged"],
+        "flagged": confident,
+        "weak": [y for y in test["flagged"] if y not in confident],
+        "paper_flagged": test["flagged"],
         "anomaly_index": {str(y): test["index"][y] for y in test["flagged"]},
-        "clear": [
-            y for y in test["flagged"] if test["index"][y] > args.clear or args.n_classes <= MANY_LABELS
-        ],
-        "clear_threshold": args.clear,
+        "clear_threshold": args.clear if args.n_classes > MANY_LABELS else args.threshold,
         "median_l1": test["median_l1"],
         "mad_scale": test["mad_scale"],
         "max_anomaly_index": test["max_anomaly_index"],
         "near_threshold": near_threshold(rows, test, args, bool(refined)),
         "flagged_details": {str(y): d for y, d in details.items()},
         "known_targets": targets,
-        "missed_targets": [t for t in targets if t not in test["flagged"]],
+        "missed_targets": [t for t in targets if t not in confident],
         "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"], logs),
         "screen": {
             "flagged": screen_summary["flagged"],
@@ -285,11 +290,11 @@ def main(argv=None):
     logging.info("%s: %s", args.badnet, summary["verdict"])
     if summary["missed_targets"]:
         logging.warning("%s: known target(s) %s not flagged", args.badnet, summary["missed_targets"])
-    write_norms(args.out_csv, screen, rows, screen_index, set(test["flagged"]), logs)
+    write_norms(args.out_csv, screen, rows, screen_index, set(confident), set(summary["weak"]), logs)
     nc_store.save_results(args.out_npz, [r for _, r, _ in rows], dict(meta, method=summary["method"]))
     save_gallery(
         args.out_png,
-        gallery_entries(rows, test, details, summary["clear"]),
+        gallery_entries(rows, test, details, confident),
         "{}: Neural Cleanse triggers (top: mask, bottom: mask x pattern)".format(args.badnet),
     )
     write_json(args.out_json, summary)

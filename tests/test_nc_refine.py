@@ -205,7 +205,8 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     assert proc.returncode == 0, proc.stderr
     gather_args = proc.args[2:]
     summary = json.loads(out["json"].read_text())
-    assert summary["method"] == "screen+refine" and summary["flagged"] == [3] == summary["clear"]
+    assert summary["method"] == "screen+refine" and summary["flagged"] == [3] == summary["paper_flagged"]
+    assert summary["weak"] == []
     assert summary["verdict"].startswith("Backdoor target(s) flagged: 3")
     assert summary["flagged_details"]["3"]["overlap"] == {"patch": pytest.approx(1.0)}
     assert summary["targets"]["3"]["rank"] == 1 and summary["targets"]["3"]["stage"] == "candidate"
@@ -228,6 +229,23 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     assert summary_control["verdict"].endswith(
         "clean control (no backdoor planted): every flag is a false alarm."
     )
+    # above the paper's threshold but not above --clear on a scan of over 100 labels: weak, which
+    # is neither a flag (repairs read `flagged`) nor a clean bill
+    assert n > 100
+    weak_json = tmp_path / "weak.json"
+    weak_csv = tmp_path / "weak.csv"
+    args = [str(weak_json) if a == str(out["json"]) else a for a in gather_args]
+    args = [str(weak_csv) if a == str(out["csv"]) else a for a in args] + ["--clear", "1000"]
+    assert run_script("nc_gather.py", *args).returncode == 0
+    weak = json.loads(weak_json.read_text())
+    assert weak["flagged"] == [] and weak["weak"] == [3] == weak["paper_flagged"]
+    assert weak["missed_targets"] == [3, 7]
+    assert "Weak, NOT flagged: 3 (index" in weak["verdict"]
+    assert "No label flagged with confidence: undecided, not a clean bill." in weak["verdict"]
+    assert "NOT flagged: 3 (index {:.2f}, weak)".format(weak["anomaly_index"]["3"]) in weak["verdict"]
+    weak_rows = {line.split(",")[0]: line.split(",") for line in weak_csv.read_text().splitlines()}
+    assert weak_rows["label"][4:6] == ["flagged", "weak"] and weak_rows["3"][4:6] == ["0", "1"]
+    assert out["csv"].read_text().splitlines()[4].split(",")[4:6] == ["1", "0"]  # label 3, flagged
     # the median is the refined reference's, not the screening's
     reference = [screen[y] / 2.0 for y in chosen["reference"]]
     assert summary["median_l1"] == pytest.approx(np.median(reference), rel=1e-4)

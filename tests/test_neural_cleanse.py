@@ -374,7 +374,7 @@ def test_two_stage_verdict_on_the_demo(scans, demo16, tmp_path):
     with open(str(tmp_path / "single" / "norms.csv")) as handle:
         stages = {line.split(",")[1] for line in handle.read().splitlines()[1:]}
     assert stages == {"refined"}
-    assert single["clear"] == [0] and single["verdict"].startswith("Backdoor target(s) flagged: 0")
+    assert single["weak"] == [] and single["verdict"].startswith("Backdoor target(s) flagged: 0")
     # the clean control: refined too, and nothing on it stands out as far as the real target
     clean = refine(demo16, "clean", scans["clean"][0], tmp_path / "clean")
     assert clean["method"] == "screen+refine"

@@ -10,7 +10,7 @@ COLUMNS = [
     "method",
     "flagged",
     "anomaly_indices",
-    "clear",
+    "weak",
     "undecided",
     "max_anomaly_index",
     "median_l1",
@@ -60,7 +60,9 @@ def row(summary):
         "anomaly_indices": joined(
             "{:.2f}".format(summary["anomaly_index"][str(y)]) for y in summary["flagged"]
         ),
-        "clear": joined(summary["clear"]),
+        "weak": joined(
+            "{}:{:.2f}".format(y, summary["anomaly_index"][str(y)]) for y in summary.get("weak", [])
+        ),
         "undecided": joined(summary["near_threshold"]),
         "max_anomaly_index": "{:.2f}".format(summary["max_anomaly_index"]),
         "median_l1": "{:.1f}".format(summary["median_l1"]),

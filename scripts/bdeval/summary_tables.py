@@ -33,7 +33,7 @@ MAD_HEADERS = [
     "badnet",
     "flagged",
     "anomaly index",
-    "clear",
+    "weak (not flagged)",
     "undecided",
     "target index",
     "target rank",
@@ -44,7 +44,7 @@ MAD_FIELDS = [
     "badnet",
     "flagged",
     "anomaly_indices",
-    "clear",
+    "weak",
     "undecided",
     "target_indices",
     "target_ranks",
@@ -202,10 +202,12 @@ def markdown(flat, mad_rows=()):
             "",
             "## Neural Cleanse: MAD outlier test",
             "",
-            "Flagged: anomaly index above `neural_cleanse.threshold` (paper: 2); clear: above "
-            "`clear_threshold` (on scans of over 100 labels; the other flags are weak); undecided: "
-            "below the median with an index from `near_threshold` to the threshold; target rank: of "
-            "the known target's trigger norm, 1 = smallest. results/mad.csv has every column.",
+            "Flagged: anomaly index above `neural_cleanse.threshold` (paper: 2), and on scans of "
+            "over 100 labels above `clear_threshold` (3) too; weak: between the two, where the "
+            "smallest of 1283 ordinary labels' triggers also fall: reported, not flagged, not acted "
+            "on; undecided: below the median with an index from `near_threshold` to the threshold; "
+            "target rank: of the known target's trigger norm, 1 = smallest. results/mad.csv has "
+            "every column.",
             "",
         ]
         out += markdown_table(MAD_HEADERS, [[r[f] for f in MAD_FIELDS] for r in mad_rows])

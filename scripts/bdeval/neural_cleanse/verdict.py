@@ -42,6 +42,7 @@ def _missed(summary, targets):
     for t in targets:
         info = summary["targets"][str(t)]
         side = "" if info.get("below_median", True) else ", its trigger LARGER than the median"
+        side += ", weak" if t in summary.get("weak", []) else ""
         words.append("{} (index {:.2f}{})".format(t, info["anomaly_index"], side))
     return ", ".join(words)
 
@@ -55,37 +56,40 @@ def describe(summary):
                 summary["labels_scanned"] - 1, summary["n_classes"]
             )
         )
-    clear = summary.get("clear", summary["flagged"])
-    weak = [y for y in summary["flagged"] if y not in clear]
-    if clear:
+    flagged = summary["flagged"]
+    weak = summary.get("weak", [])
+    if flagged:
         words.append(
             "Backdoor target(s) flagged: {}.".format(
-                _labels((y, summary["anomaly_index"][str(y)]) for y in clear)
+                _labels((y, summary["anomaly_index"][str(y)]) for y in flagged)
             )
         )
     if weak:
         words.append(
-            "Flagged by the paper's threshold, but weak (index {:g}-{:g}, where the smallest of "
-            "many ordinary labels also falls): {}.".format(
+            "Weak, NOT flagged: {}: above the paper's threshold {:g} but not above {:g}, the range "
+            "the smallest of many ordinary labels' triggers also reach; these labels are neither "
+            "cleared nor acted on.".format(
+                _labels((y, summary["anomaly_index"][str(y)]) for y in weak),
                 summary["threshold"],
                 summary["clear_threshold"],
-                _labels((y, summary["anomaly_index"][str(y)]) for y in weak),
             )
         )
-    if not summary["flagged"]:
+    if not flagged and not weak:
         words.append(
             "No label flagged: no backdoor found by the trigger-size criterion "
             "(largest index {:.2f}, threshold {:g}).".format(
                 summary["max_anomaly_index"], summary["threshold"]
             )
         )
+    elif not flagged:
+        words.append("No label flagged with confidence: undecided, not a clean bill.")
     if summary["near_threshold"]:
         words.append(
             "Undecided, close to the threshold: {}.".format(
                 ", ".join("{}".format(y) for y in summary["near_threshold"])
             )
         )
-    if summary.get("clean_control") and summary["flagged"]:
+    if summary.get("clean_control") and flagged:
         words.append("This net is a clean control (no backdoor planted): every flag is a false alarm.")
     missed = [t for t in summary["missed_targets"] if summary["targets"][str(t)].get("scanned")]
     if missed:
