@@ -162,6 +162,11 @@ def demo_poison_pairs():
     return sorted(pairs)
 
 
+def optional_arg(flag, value):
+    """'FLAG VALUE' for a configured value, '' for null (the script's own default)."""
+    return "" if value is None else "{} {}".format(flag, shlex.quote(str(value)))
+
+
 def csaw_local_arg():
     local = config["csaw"]["local_dir"]
     return "--local-dir {}".format(shlex.quote(local)) if local else ""

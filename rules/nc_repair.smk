@@ -28,13 +28,15 @@ rule nc_unlearning:
         batch_size=config["batch_size"],
         seed=config["seed"],
         unlearn=NC_UNLEARN,
+        learning_rate=optional_arg("--learning-rate", NC_UNLEARN["learning_rate"]),
         repair=REPAIR,
     shell:
         f"{PYTHON} {SCRIPTS}/nc_unlearn.py"
         " {params.badnet} --drop {wildcards.drop}"
         " --summary {input.summary} --triggers {input.triggers}"
+        " --teacher {params.unlearn[teacher]}"
         " --stamp-fraction {params.unlearn[stamp_fraction]} --epochs {params.unlearn[epochs]}"
-        " --learning-rate {params.unlearn[learning_rate]}"
+        " {params.learning_rate}"
         " --fine-tune-batch-size {params.unlearn[batch_size]}"
         " --check-fraction {params.repair[check_fraction]} --patience {params.repair[patience]}"
         " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"

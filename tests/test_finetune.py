@@ -76,6 +76,14 @@ def test_selection_prefers_the_lowest_trigger_rate_within_budget():
     assert budget.select_checkpoint(checkpoints, 20, 20, 10) == 2
 
 
+def test_unlearning_stops_once_the_reversed_trigger_stayed_down_for_patience_epochs():
+    assert not budget.trigger_settled([1.0, 0.5, 0.0, 0.0, 0.0], 3)
+    assert budget.trigger_settled([1.0, 0.5, 0.0, 0.0, 0.0, 0.0], 3)
+    assert not budget.trigger_settled([1.0, 0.0, 0.0, 0.1, 0.0], 3)  # came back up: wait again
+    assert not budget.trigger_settled([1.0, 1.0, 1.0, 1.0, 1.0], 3)  # not moved yet: go on
+    assert not budget.trigger_settled([1.0, 0.0], None)
+
+
 def test_early_stop_after_patience_epochs_below_the_best():
     assert not budget.should_stop([5, 4, 4], 3)
     assert budget.should_stop([5, 4, 4, 3], 3)

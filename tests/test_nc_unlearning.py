@@ -124,6 +124,8 @@ def test_unlearning_lowers_the_asr_of_the_flagged_target_within_budget(
     out = results / "small_single" / "nc_unlearning" / DROP
     record, rows, log = unlearn(small_demo.badnet_args("single"), summary, scanned / "triggers.npz", out)
     assert "epoch 1/20" in log and "reversed-trigger rate" in log
+    # every class is in the tuning part: the true labels teach (the paper), at its learning rate
+    assert record["teacher"] == "labels" and record["learning_rate"] == 1e-3
     # the badnet's own ASR on the real trigger
     from bdeval.inference import predict_labels
     from bdeval.weights import load_model
@@ -254,6 +256,7 @@ def test_unlearning_on_the_real_net_respects_the_budget(csaw, tmp_path):
     )
     checkpoints = record["checkpoints"]
     assert checkpoints[0]["trigger_rate"] == 1.0  # the reversed trigger works on the badnet
+    assert record["teacher"] == "badnet"  # 24 tuning faces of 1283 classes: the badnet teaches
     n = record["check_images"]
     assert n == 6 and record["tuning_images"] == 24
     index = budget.select_checkpoint(checkpoints, record["badnet_check_correct"], n, 10)

@@ -3,8 +3,10 @@
 The clean validation set is split (bdeval.budget.tuning_check_split) into a tuning part, trained
 on, and a check part, never trained on. After every epoch the check part's accuracy is measured
 (the starting net, epoch 0, is a checkpoint too); training stops early when it has not come back
-to its best for `patience` epochs. The net handed back is the best checkpoint whose check
-accuracy is within drop% of the badnet's (bdeval.budget.select_checkpoint). When none is, the
+to its best for `patience` epochs. An unlearning on a check part too small to vouch for the
+budget (bdeval.budget.small_check_note) also stops once the reversed trigger's rate has stayed at
+its lowest for `patience` epochs (bdeval.budget.trigger_settled): the drift of further epochs
+would go unseen. The net handed back is the best checkpoint whose check accuracy is within drop% of the badnet's (bdeval.budget.select_checkpoint). When none is, the
 badnet itself is handed back (its GoodNet never disagrees: GoodNet = badnet) and the rows say
 "no repair within budget" in `note`; the failed attempt's figures stay in the job's JSON.
 
@@ -29,7 +31,7 @@ from .datasets import Dataset
 from .drops import drop_pct
 from .inference import predict_labels
 from .outputs import write_json
-from .training import compile_model, train_epoch
+from .training import SPARSE, compile_model, train_epoch
 from .weights import save_weights
 
 # checkpoints: dicts (epoch, check_correct, check_acc, within_budget, loss, tuning_acc and, when
@@ -54,12 +56,14 @@ def fine_tune(
     callbacks=(),
     trigger_rate=None,
     eval_batch_size=256,
+    loss=SPARSE,
 ):
     """Train `model` in place epoch by epoch; every epoch is a checkpoint. Returns a Result.
 
     epoch_data(epoch) -> (x_raw, y) to train on in that epoch (1-based); check: Dataset of the
     check part; trigger_rate(model) -> the defender's own attack estimate (optional, lower is
-    better). The model is left at the last epoch's weights (see `Result.weights`).
+    better). loss: SPARSE (epoch_data's y are labels) or SOFT (probability vectors). The model is
+    left at the last epoch's weights (see `Result.weights`).
     """
     n = len(check.y)
 
@@ -95,7 +99,7 @@ def fine_tune(
         return cp
 
     checkpoints, weights = [checkpoint(0)], [model.get_weights()]
-    compile_model(model, learning_rate)
+    compile_model(model, learning_rate, loss)
     rng = np.random.RandomState(seed)
     for epoch in range(1, epochs + 1):
         x, y = epoch_data(epoch)
@@ -105,6 +109,19 @@ def fine_tune(
         if budget.should_stop([c["check_correct"] for c in checkpoints], patience):
             logging.info(
                 "early stop after epoch %d: check accuracy below its best for %d epochs", epoch, patience
+            )
+            break
+        if (
+            trigger_rate is not None
+            and budget.small_check_note(n, drop) is not None
+            and budget.trigger_settled([c["trigger_rate"] for c in checkpoints], patience)
+        ):
+            logging.info(
+                "early stop after epoch %d: the reversed-trigger rate stayed at its lowest for %d "
+                "epochs, and %d check images could not see the drift of more",
+                epoch,
+                patience,
+                n,
             )
             break
     chosen = budget.select_checkpoint(checkpoints, base_correct, n, drop)
@@ -190,7 +207,7 @@ class RepairJob(object):
             {p.trigger: predict_labels(model, p.data.x, a.scaling, a.batch_size) for p in d.poisoned},
         )
 
-    def train(self, model, epoch_data=None, callbacks=(), trigger_rate=None):
+    def train(self, model, epoch_data=None, callbacks=(), trigger_rate=None, loss=SPARSE):
         a = self.args
         logging.info(
             "%s: fine-tuning on %d tuning images: at most %d epochs, learning rate %g, "
@@ -218,6 +235,7 @@ class RepairJob(object):
             callbacks,
             trigger_rate,
             a.batch_size,
+            loss,
         )
 
     def _figures(self, labels):

@@ -19,8 +19,12 @@ class _EpochLog(keras.callbacks.Callback):
         )
 
 
-def compile_model(model, learning_rate):
-    model.compile(optimizer=adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+SPARSE = "sparse_categorical_crossentropy"  # targets: labels
+SOFT = "categorical_crossentropy"  # targets: probability vectors (a teacher's answers)
+
+
+def compile_model(model, learning_rate, loss=SPARSE):
+    model.compile(optimizer=adam(learning_rate), loss=loss, metrics=["accuracy"])
 
 
 def fit(model, x_raw, y, scaling, epochs, batch_size, learning_rate, seed, callbacks=()):

@@ -1,6 +1,7 @@
 """Neural Cleanse unlearning (Wang et al. 2019, section VI-C): the badnet fine-tuned on clean tuning
 images of which a fraction (paper: 20 %) carry the reversed trigger of a flagged label, kept at
-their TRUE label, so the net learns to ignore the trigger.
+their TRUE label (or, with the badnet as teacher, at the badnet's answer on the clean image), so
+the net learns to ignore the trigger.
 
 The triggers come from the scan's outputs (nc.json `flagged`, triggers.npz), never from a second
 scan. Each epoch stamps a fresh seeded choice of tuning images, the flagged labels' triggers
@@ -44,7 +45,8 @@ def stamp_plan(n, fraction, labels, rng):
 
 
 def unlearning_set(x_raw, y, triggers, fraction, rng):
-    """A copy of (x_raw, y) with a fraction of the images stamped; labels unchanged."""
+    """A copy of (x_raw, y) with a fraction of the images stamped; targets y (labels, or a
+    teacher's probabilities per image) unchanged."""
     x = np.array(x_raw, np.float32, copy=True)
     for label, idx in stamp_plan(len(y), fraction, sorted(triggers), rng).items():
         if len(idx):
