@@ -46,8 +46,9 @@ rule nc_unlearning:
 
 # Neural Cleanse neuron pruning (Wang et al. 2019, section VI-B): the neurons before the output
 # that the flagged labels' reversed triggers excite most get their outgoing weights zeroed, in
-# order, within the drop% budget on the held-out check part (settings: `repair.check_fraction`
-# and `neural_cleanse.pruning`). Reads the scan's outputs: no second scan. One job per badnet x drop%.
+# order, within the drop% budget on the clean validation images (nothing is trained: no split;
+# settings: `neural_cleanse.pruning`). Reads the scan's outputs: no second scan. One job per
+# badnet x drop%.
 NC_PRUNE = config["neural_cleanse"]["pruning"]
 
 
@@ -73,12 +74,10 @@ rule nc_pruning:
         batch_size=config["batch_size"],
         seed=config["seed"],
         prune=NC_PRUNE,
-        repair=REPAIR,
     shell:
         f"{PYTHON} {SCRIPTS}/nc_prune.py"
         " {params.badnet} --drop {wildcards.drop}"
         " --summary {input.summary} --triggers {input.triggers} --step {params.prune[step]}"
-        " --check-fraction {params.repair[check_fraction]}"
         " --batch-size {params.batch_size} --threads {threads} --seed {params.seed}"
         " --out-weights {output.weights} --out-goodnet {output.goodnet} --out-json {output.json}"
         " --out-rows {output.rows} > {log} 2>&1"

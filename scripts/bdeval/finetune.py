@@ -174,13 +174,18 @@ def _subset(data, idx):
 class RepairJob(object):
     """One repair of one badnet at one drop%: data, split, badnet figures, training, outputs."""
 
-    def __init__(self, args, defense):
+    def __init__(self, args, defense, split=True):
+        """split False (a repair that trains nothing): the whole clean validation set is both the
+        tuning part and the check part."""
         self.args, self.defense = args, defense
         tfcompat.configure(args.seed, args.threads)
         logging.info("stack: %s", tfcompat.stack_description())
         self.data = load_eval_data(args)
         valid = self.data.clean_validation
-        tune_idx, check_idx = budget.tuning_check_split(valid.y, args.check_fraction, args.seed)
+        if split:
+            tune_idx, check_idx = budget.tuning_check_split(valid.y, args.check_fraction, args.seed)
+        else:
+            tune_idx = check_idx = np.arange(len(valid.y))
         self.tune, self.check = _subset(valid, tune_idx), _subset(valid, check_idx)
         # every figure of this job is taken on the check part, never on the trained-on images
         self.check_data = self.data._replace(clean_validation=self.check)
@@ -188,11 +193,11 @@ class RepairJob(object):
         self.original = self.evaluate(self.badnet)
         self.base_correct = int(np.sum(self.original.valid == self.check.y))
         logging.info(
-            "clean validation split: %d tuning, %d check images (seed %d); the badnet gets "
+            "clean validation: %d tuning, %d check images (%s); the badnet gets "
             "%d/%d check images right; budget %g %%",
             len(tune_idx),
             len(check_idx),
-            args.seed,
+            "split with seed {}".format(args.seed) if split else "the same images: nothing is trained",
             self.base_correct,
             len(check_idx),
             args.drop,
