@@ -6,9 +6,11 @@ gallery of the flagged triggers next to ordinary ones.
 
 Verdict: with refinement, the median and MAD of the refined reference sample decide (the
 screening norms only choose what to refine); without, the paper's MAD over the screening norms.
-On scans of over MANY_LABELS labels a label is flagged only above --clear: between the paper's
-threshold and --clear it is a weak flag, reported but not acted on (the smallest of 1283 ordinary
-labels' norms reach indices up to 3 there); repairs read `flagged` only."""
+On scans of over MANY_LABELS labels a label passing the paper's test is flagged only if its
+trigger also stands apart: at most 1/--separation the size of the smallest trigger not flagged
+(bdeval.neural_cleanse.refine.separated). The others are weak flags, reported but not acted on
+(the smallest of 1283 ordinary labels' norms reach indices 2-3.7 there, close together); repairs
+read `flagged` only."""
 
 import argparse
 import logging
@@ -29,7 +31,7 @@ from bdeval.outputs import read_json, write_csv, write_json  # noqa: E402
 from nc_select import read_screen  # noqa: E402
 
 N_ORDINARY_SHOWN = 3
-MANY_LABELS = 100  # above this many scanned labels, flags below --clear are weak (not acted on)
+MANY_LABELS = 100  # above this many scanned labels, flags that do not stand apart are weak
 NORMS_COLUMNS = [
     "label",
     "stage",
@@ -82,11 +84,12 @@ def parse_args(argv):
         "--near", type=float, default=1.5, help="indices from here to the threshold are reported as undecided"
     )
     parser.add_argument(
-        "--clear",
+        "--separation",
         type=float,
-        default=3.0,
-        help="on scans of over {} labels, only labels above this index are flagged; those "
-        "between the threshold and it are weak flags, reported but not acted on".format(MANY_LABELS),
+        default=2.0,
+        help="on scans of over {} labels, a label passing the threshold is flagged only if its "
+        "trigger is at most 1/SEPARATION the size of the smallest trigger not flagged; the others "
+        "are weak flags, reported but not acted on".format(MANY_LABELS),
     )
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-npz", required=True)
@@ -242,7 +245,11 @@ def main(argv=None):
         extra["log_index"] = logs.get(label)
     targets = [] if args.clean_control else sorted({t for _, t, _ in args.poisoned})
     extra = {"clean_control": True} if args.clean_control else {}
-    confident = [y for y in test["flagged"] if test["index"][y] > args.clear or args.n_classes <= MANY_LABELS]
+    confident = list(test["flagged"])
+    if args.n_classes > MANY_LABELS:
+        final = {r["label"]: r["l1_norm"] for stage, r, _ in rows if stage != "screen" or not refined}
+        confident = nc_refine.separated(test["flagged"], final, args.separation)
+        confident = [y for y in test["flagged"] if y in confident]  # largest index first
     summary = {
         "badnet": args.badnet,
         "n_classes": args.model_classes or args.n_classes,
@@ -253,7 +260,7 @@ def main(argv=None):
         "weak": [y for y in test["flagged"] if y not in confident],
         "paper_flagged": test["flagged"],
         "anomaly_index": {str(y): test["index"][y] for y in test["flagged"]},
-        "clear_threshold": args.clear if args.n_classes > MANY_LABELS else args.threshold,
+        "separation": args.separation if args.n_classes > MANY_LABELS else None,
         "median_l1": test["median_l1"],
         "mad_scale": test["mad_scale"],
         "max_anomaly_index": test["max_anomaly_index"],

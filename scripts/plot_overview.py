@@ -23,7 +23,6 @@ HEADER_INCHES = 0.6  # above the panels: the title and the defenses' legend
 # Variant drawn per defense: the GoodNet (every defense has one), else the repaired net.
 VARIANTS = ("goodnet", "repaired")
 MAX_NAMED = 6  # flagged labels named per badnet in the Neural Cleanse panel
-MANY_LABELS = 100  # as nc_gather.py: above this many labels, indices under clear_threshold are weak
 
 
 def parse_args(argv):
@@ -286,8 +285,6 @@ def nc_panel(ax, scans, colour):
                 word = "target {} missed{}".format(t, " (screen)" if info.get("stage") == "screen" else "")
                 ax.annotate(word, (i + jitter(t), v), textcoords="offset points", xytext=(6, -10), fontsize=7)
         level(ax, i, summary["threshold"], "--", once("threshold"))
-        if summary["labels_scanned"] > MANY_LABELS and summary.get("clear_threshold"):
-            level(ax, i, summary["clear_threshold"], ":", once("flag level on many labels (weak below)"))
         name = wrapped(summary["badnet"])
         if summary["labels_scanned"] < summary["n_classes"]:
             name += "\n(labels 0-{})".format(summary["labels_scanned"] - 1)

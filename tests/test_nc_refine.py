@@ -229,13 +229,13 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     assert summary_control["verdict"].endswith(
         "clean control (no backdoor planted): every flag is a false alarm."
     )
-    # above the paper's threshold but not above --clear on a scan of over 100 labels: weak, which
+    # above the paper's threshold but not standing apart on a scan of over 100 labels: weak, which
     # is neither a flag (repairs read `flagged`) nor a clean bill
     assert n > 100
     weak_json = tmp_path / "weak.json"
     weak_csv = tmp_path / "weak.csv"
     args = [str(weak_json) if a == str(out["json"]) else a for a in gather_args]
-    args = [str(weak_csv) if a == str(out["csv"]) else a for a in args] + ["--clear", "1000"]
+    args = [str(weak_csv) if a == str(out["csv"]) else a for a in args] + ["--separation", "1000"]
     assert run_script("nc_gather.py", *args).returncode == 0
     weak = json.loads(weak_json.read_text())
     assert weak["flagged"] == [] and weak["weak"] == [3] == weak["paper_flagged"]
@@ -253,6 +253,15 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
 
 def y_is_candidate(y, plan):
     return y in plan["candidates"]
+
+
+def test_only_a_block_of_triggers_standing_apart_is_flagged():
+    norms = {0: 10.0, 1: 12.0, 2: 40.0, 3: 45.0, 4: 50.0, 5: 100.0}
+    assert nc_refine.separated([0, 1, 2], norms, 2.0) == [0, 1]  # 12 x 2 <= 40; 40 x 2 > 45
+    assert nc_refine.separated([2, 0], norms, 2.0) == []  # 0 stands close to 1 (not a candidate)
+    assert nc_refine.separated([0, 1], norms, 4.0) == []  # 10 x 4 > 12: nothing stands apart
+    assert nc_refine.separated([2, 3], norms, 2.0) == []  # the tail's smallest, close together
+    assert nc_refine.separated([], norms, 2.0) == []
 
 
 def test_restarts_keep_the_median_run_and_every_norm():

@@ -122,7 +122,7 @@ def nc_summary(badnet, known, flagged):
         "labels_scanned": 16,
         "method": "screen+refine",
         "threshold": 2.0,
-        "clear_threshold": 3.0,
+        "separation": None,
         "flagged": flagged,
         "anomaly_index": {str(y): 2.5 + 0.1 * i for i, y in enumerate(flagged)},
         "weak": [],

@@ -66,12 +66,12 @@ def describe(summary):
         )
     if weak:
         words.append(
-            "Weak, NOT flagged: {}: above the paper's threshold {:g} but not above {:g}, the range "
-            "the smallest of many ordinary labels' triggers also reach; these labels are neither "
-            "cleared nor acted on.".format(
+            "Weak, NOT flagged: {}: above the paper's threshold {:g}, but the trigger is not "
+            "{:g}x smaller than the next label's, as the smallest of many ordinary labels' "
+            "triggers also are; these labels are neither cleared nor acted on.".format(
                 _labels((y, summary["anomaly_index"][str(y)]) for y in weak),
                 summary["threshold"],
-                summary["clear_threshold"],
+                summary.get("separation") or 2,
             )
         )
     if not flagged and not weak:
