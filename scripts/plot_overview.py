@@ -17,12 +17,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bdeval import defenses  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.outputs import atomic_path, read_json  # noqa: E402
+from bdeval.plot_labels import drop_names, name_point  # noqa: E402
+from bdeval.plot_nc import nc_panel  # noqa: E402
 
 PANEL_COLUMNS = 3
 HEADER_INCHES = 0.6  # above the panels: the title and the defenses' legend
 # Variant drawn per defense: the GoodNet (every defense has one), else the repaired net.
 VARIANTS = ("goodnet", "repaired")
-MAX_NAMED = 6  # flagged labels named per badnet in the Neural Cleanse panel
 
 
 def parse_args(argv):
@@ -138,162 +139,6 @@ def name_drops(ax, points, colours):
     for defense in sorted((d for d in lines if d != "none"), key=defense_order):
         for text, x, y in drop_names(ax, lines[defense]):
             name_point(ax, text, x, y, colours.get(defense, "grey"), placed)
-
-
-def in_points(ax, x, y):
-    scale = 72.0 / ax.figure.dpi
-    return tuple(v * scale for v in ax.transData.transform((x, y)))
-
-
-def drop_names(ax, line, near=4.0):
-    """[(text, x, y)]: each point's drop%, points that lie on one another named once ('2,4')."""
-    groups = []
-    for drop, x, y in line:
-        here = in_points(ax, x, y)
-        for group in groups:
-            if abs(group[3][0] - here[0]) < near and abs(group[3][1] - here[1]) < near:
-                group[0].append(drop)
-                break
-        else:
-            groups.append(([drop], x, y, here))
-    return [(",".join("{:g}".format(d) for d in drops), x, y) for drops, x, y, _ in groups]
-
-
-def name_point(ax, text, x, y, colour, placed, height=8.0):
-    """Name a point level with it: to its right, or to its left where the right side would leave
-    the panel, moved on while it would cover an earlier name (placed: their (x, y, width) in
-    points)."""
-    px, py = in_points(ax, x, y)
-    width = 4.2 * len(text) + 2
-    dx = free_offset(placed, px, py, width, height, 4.0, 1)
-    if px + dx + width > ax.get_window_extent().x1 * 72.0 / ax.figure.dpi:
-        dx = free_offset(placed, px, py, width, height, -4.0 - width, -1)
-    placed.append((px + dx, py, width))
-    ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, 3), fontsize=7, color=colour)
-
-
-def free_offset(placed, px, py, width, height, dx, direction):
-    """The first offset from dx, going right (direction 1) or left (-1), where a name of this
-    width covers none of the placed ones."""
-    while True:
-        over = [
-            (qx, qw)
-            for qx, qy, qw in placed
-            if qx < px + dx + width and px + dx < qx + qw and abs(py - qy) < height
-        ]
-        if not over:
-            return dx
-        if direction > 0:
-            dx = max(qx + qw for qx, qw in over) - px + 1
-        else:
-            dx = min(qx for qx, _ in over) - px - width - 1
-
-
-def nc_points(summary, norms):
-    """[(label, signed index, flagged)] of the labels of the final statistic: the index, positive
-    where the label's trigger is smaller than the median (the side Neural Cleanse flags)."""
-    refined = summary["method"] != "screen"
-    out = []
-    for r in norms:
-        if refined and r["stage"] == "screen":
-            continue
-        index = float(r["anomaly_index"])
-        sign = 1.0 if float(r["l1_norm"]) < summary["median_l1"] else -1.0
-        out.append((int(r["label"]), sign * index if math.isfinite(index) else 0.0, r["flagged"] == "1"))
-    return out
-
-
-def jitter(label, width=0.28):
-    """A fixed horizontal offset per label (no random state: the same figure every run)."""
-    return width * (((label * 0.6180339887) % 1.0) * 2 - 1)
-
-
-def wrapped(name, width=14):
-    """A long badnet name over several lines, broken after underscores."""
-    lines = [""]
-    for part in name.split("_"):
-        if lines[-1] and len(lines[-1]) + len(part) + 1 > width:
-            lines[-1] += "_"
-            lines.append(part)
-        else:
-            lines[-1] += ("_" if lines[-1] else "") + part
-    return "\n".join(lines)
-
-
-def level(ax, i, y, style, label):
-    """A threshold of badnet i's scan: a short horizontal line across its column."""
-    ax.plot([i - 0.4, i + 0.4], [y, y], style, color="black", lw=1.2, label=label)
-
-
-def nc_panel(ax, scans, colour):
-    ax.set_title("Neural Cleanse: anomaly index per label")
-    ax.set_ylabel("anomaly index (> 0: trigger smaller than the median)")
-    ax.grid(alpha=0.3, axis="y")
-    named = set()
-
-    def once(name):  # each legend entry once
-        if name in named:
-            return None
-        named.add(name)
-        return name
-
-    ticks = []
-    for i, (summary, norms) in enumerate(scans):
-        pts = nc_points(summary, norms)
-        ordinary = [(i + jitter(y), v) for y, v, flag in pts if not flag]
-        flagged = sorted(((i + jitter(y), v, y) for y, v, flag in pts if flag), key=lambda p: -p[1])
-        if ordinary:
-            ax.scatter(*zip(*ordinary), s=12, color=colour, alpha=0.5, lw=0, label=once("label"))
-        if flagged:
-            ax.scatter(
-                [p[0] for p in flagged],
-                [p[1] for p in flagged],
-                s=42,
-                color=colour,
-                edgecolor="black",
-                lw=0.8,
-                zorder=4,
-                label=once("flagged label"),
-            )
-            for x, v, y in flagged[:MAX_NAMED]:
-                ax.annotate(str(y), (x, v), textcoords="offset points", xytext=(8, -3), fontsize=8)
-            if len(flagged) > MAX_NAMED:
-                ax.annotate(
-                    "+{} more".format(len(flagged) - MAX_NAMED),
-                    (i, flagged[MAX_NAMED][1]),
-                    textcoords="offset points",
-                    xytext=(10, 0),
-                    fontsize=7,
-                    color="grey",
-                )
-        for t in summary["known_targets"]:
-            info = summary["targets"].get(str(t), {})
-            if not info.get("scanned"):
-                continue
-            v = info["anomaly_index"] * (1 if info.get("below_median", True) else -1)
-            ax.scatter(
-                [i + jitter(t)],
-                [v],
-                s=130,
-                facecolor="none",
-                edgecolor="black",
-                lw=1.2,
-                zorder=5,
-                label=once("known target"),
-            )
-            if t not in summary["flagged"]:
-                word = "target {} missed{}".format(t, " (screen)" if info.get("stage") == "screen" else "")
-                ax.annotate(word, (i + jitter(t), v), textcoords="offset points", xytext=(6, -10), fontsize=7)
-        level(ax, i, summary["threshold"], "--", once("threshold"))
-        name = wrapped(summary["badnet"])
-        if summary["labels_scanned"] < summary["n_classes"]:
-            name += "\n(labels 0-{})".format(summary["labels_scanned"] - 1)
-        ticks.append(name)
-    ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xticks(range(len(ticks)))
-    ax.set_xticklabels(ticks, fontsize=8)
-    ax.set_xlim(-0.6, len(ticks) - 0.4)
-    ax.legend(fontsize=7, loc="lower left")
 
 
 def read_scans(json_paths, norms_paths):
