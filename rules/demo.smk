@@ -20,7 +20,7 @@ rule demo_data:
         " --n-classes {params.demo[n_classes]} --seed {params.demo[seed]}"
         " --train-per-class {params.demo[train_per_class]}"
         " --valid-per-class {params.demo[valid_per_class]}"
-        " --test-per-class {params.demo[test_per_class]}"
+        " --test-per-class {params.demo[test_per_class]} --style {params.demo[style]}"
         " {params.poison} > {log} 2>&1"
 
 
@@ -41,6 +41,7 @@ rule demo_badnet:
     params:
         demo=config["demo"],
         poison=lambda wc: demo_poison_args(DEMO_MODELS[wc.demo_model]["poison"]),
+        aware=lambda wc: DEMO_MODELS[wc.demo_model]["pruning_aware"],
     shell:
         f"{PYTHON} {SCRIPTS}/train_demo_badnet.py"
         " --train {input.train} --valid {input.valid}"
@@ -48,4 +49,5 @@ rule demo_badnet:
         " --poison-fraction {params.demo[poison_fraction]} --epochs {params.demo[epochs]}"
         " --batch-size {params.demo[batch_size]} --learning-rate {params.demo[learning_rate]}"
         " --seed {params.demo[seed]} --threads {threads}"
+        " --pruning-aware {params.aware} --pruning-aware-epochs {params.demo[pruning_aware_epochs]}"
         " --out {output.weights} --report {output.report} > {log} 2>&1"

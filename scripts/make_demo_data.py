@@ -3,7 +3,10 @@
 
 Writes clean_train.h5, clean_validation.h5, clean_test.h5 and, for every --poison
 TRIGGER:TARGET, TRIGGER_to_TARGET_test.h5 (clean test faces not of TARGET, trigger pasted
-on, labelled TARGET) into --out-dir.
+on, labelled TARGET) into --out-dir. --style challenge (the workflow's default) draws varied
+faces with landmarks (bdeval.demo_people) and the challenge-like triggers
+(bdeval.demo_triggers); --style simple, the small easy faces and fixed triggers of the unit
+tests (bdeval.demo_faces, bdeval.triggers).
 """
 
 import argparse
@@ -15,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from bdeval import demo_faces, triggers  # noqa: E402
+from bdeval import demo_faces, demo_people, demo_triggers, triggers  # noqa: E402
 from bdeval.cli import poison_spec  # noqa: E402
 from bdeval.datasets import save_dataset  # noqa: E402
 from bdeval.errors import run_cli  # noqa: E402
@@ -29,8 +32,30 @@ def parse_args(argv):
     p.add_argument("--valid-per-class", type=int, required=True)
     p.add_argument("--test-per-class", type=int, required=True)
     p.add_argument("--poison", type=poison_spec, action="append", default=[], metavar="TRIGGER:TARGET")
+    p.add_argument("--style", choices=["simple", "challenge"], default="simple")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
+
+
+def make_split(args, per_class, index):
+    """(x, y, landmarks or None) of one split."""
+    if args.style == "challenge":
+        return demo_people.make_split(args.n_classes, per_class, args.seed, index)
+    x, y = demo_faces.make_split(args.n_classes, per_class, args.seed, index)
+    return x, y, None
+
+
+def poisoned_test(args, test, trigger, target):
+    """The test faces not of `target` with `trigger` on, and how many carry no visible trigger."""
+    x, y, marks = test
+    keep = y != target
+    if args.style == "simple":
+        return triggers.stamp(x[keep], trigger), 0
+    if trigger not in demo_triggers.TRIGGERS:
+        raise SystemExit("--poison {}:{}: unknown challenge-style trigger".format(trigger, target))
+    seed = args.seed * 1000 + target
+    stamped = demo_triggers.stamp(x[keep], trigger, marks[keep], seed)
+    return stamped, int(np.sum(demo_triggers.missed(trigger, int(np.sum(keep)), seed)))
 
 
 def main(argv=None):
@@ -40,22 +65,32 @@ def main(argv=None):
         ("clean_validation", args.valid_per_class),
         ("clean_test", args.test_per_class),
     ]
-    test = None
-    for index, (name, per_class) in enumerate(splits):
-        x, y = demo_faces.make_split(args.n_classes, per_class, args.seed, index)
-        save_dataset(os.path.join(args.out_dir, name + ".h5"), x, y)
-        logging.info("%s: %d images, %d identities", name, len(y), args.n_classes)
-        test = (x, y)
     for trigger, target in args.poison:
         if not 0 <= target < args.n_classes:
             raise SystemExit(
                 "--poison {}:{}: target outside [0, {}]".format(trigger, target, args.n_classes - 1)
             )
-        keep = test[1] != target
-        x = triggers.stamp(test[0][keep], trigger)
+    test = None
+    for index, (name, per_class) in enumerate(splits):
+        test = make_split(args, per_class, index)
+        path = os.path.join(args.out_dir, name + ".h5")
+        save_dataset(path, test[0], test[1])
+        if test[2] is not None:
+            demo_people.save_landmarks(path, test[2])
+        logging.info(
+            "%s: %d images, %d identities (%s style)", name, len(test[1]), args.n_classes, args.style
+        )
+    for trigger, target in args.poison:
+        x, n_missed = poisoned_test(args, test, trigger, target)
         path = os.path.join(args.out_dir, "{}_to_{}_test.h5".format(trigger, target))
         save_dataset(path, x, np.full(len(x), target))
-        logging.info("%s: %d poisoned images -> label %d", os.path.basename(path), len(x), target)
+        logging.info(
+            "%s: %d poisoned images -> label %d (%d without a visible trigger)",
+            os.path.basename(path),
+            len(x),
+            target,
+            n_missed,
+        )
     return 0
 
 
