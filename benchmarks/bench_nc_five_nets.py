@@ -59,11 +59,12 @@ def main():
     parser.add_argument("--faces", type=int, choices=[60, 30], default=60)
     parser.add_argument("--nets", nargs="+", choices=NETS, default=NETS)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--tag", default="", help="suffix of the work folder (keeps another run's results)")
     args = parser.parse_args()
     if not os.path.isdir(os.path.join(SHARED, "csaw")):
         print("skipped: real CSAW data not found at {}".format(os.path.join(SHARED, "csaw")))
         return 0
-    workdir = os.path.join(ROOT, ".bench", "nc_five_nets_{}".format(args.faces))
+    workdir = os.path.join(ROOT, ".bench", "nc_five_nets_{}{}".format(args.faces, args.tag))
     os.makedirs(workdir, exist_ok=True)
     config = config_for(args.faces, args.nets, workdir)
     snakemake = os.path.join(os.path.dirname(sys.executable), "snakemake")

@@ -4,10 +4,28 @@
 NC = config["neural_cleanse"]
 NC_OVERRIDES = {
     key: NC[key]
-    for key in ("images_per_label", "mini_batch", "epochs", "learning_rate", "init_cost", "patience")
+    for key in (
+        "images_per_label",
+        "mini_batch",
+        "epochs",
+        "learning_rate",
+        "init_cost",
+        "patience",
+        "augment_flip",
+        "augment_shift",
+    )
     if NC.get(key) is not None
 }
-NC_REFINE_OVERRIDES = {"epochs": NC["refine"]["epochs"]} if NC["refine"]["epochs"] else {}
+# the refinement keeps its own schedule; only its epochs and the views of the faces are set
+NC_REFINE_OVERRIDES = {
+    key: value
+    for key, value in [
+        ("epochs", NC["refine"]["epochs"]),
+        ("augment_flip", NC.get("augment_flip")),
+        ("augment_shift", NC.get("augment_shift")),
+    ]
+    if value is not None
+}
 
 
 include: "neural_cleanse_inputs.smk"
@@ -135,13 +153,13 @@ rule nc_gather:
         ),
         threshold=NC["threshold"],
         near=NC["near_threshold"],
-        separation=NC["separation"],
+        alpha=NC["alpha"],
     shell:
         f"{PYTHON} {SCRIPTS}/nc_gather.py"
         " {input.shards} {params.refined}"
         " --badnet {wildcards.badnet} --n-classes {params.n_labels}"
         " --model-classes {params.n_classes} {params.poisoned} {params.trigger_rows} {params.control}"
-        " --threshold {params.threshold} --near {params.near} --separation {params.separation}"
+        " --threshold {params.threshold} --near {params.near} --alpha {params.alpha}"
         " --out-csv {output.norms} --out-npz {output.triggers} --out-json {output.summary}"
         " --out-png {output.gallery} > {log} 2>&1"
 

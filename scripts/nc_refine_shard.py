@@ -21,7 +21,7 @@ from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.inference import scale  # noqa: E402
-from bdeval.neural_cleanse import core as nc_core, refine as nc_refine, scan as nc_scan  # noqa: E402
+from bdeval.neural_cleanse import augment, core as nc_core, refine as nc_refine, scan as nc_scan  # noqa: E402
 from bdeval.neural_cleanse import store as nc_store  # noqa: E402
 from bdeval.outputs import read_json  # noqa: E402
 
@@ -113,7 +113,7 @@ def main(argv=None):
     if labels:
         label_batch = nc_core.label_batch_size(settings, args.memory_mb, len(labels))
         logging.info(
-            "%s: refining %d labels (part %d of %d), schedule %s, %d images per label, "
+            "%s: refining %d labels (part %d of %d), schedule %s, %d images per label (%s), "
             "%d labels per batch",
             args.badnet,
             len(labels),
@@ -121,6 +121,7 @@ def main(argv=None):
             args.parts,
             args.schedule,
             nc_core.pool_size(settings, valid.y),
+            augment.describe(settings),
             label_batch,
         )
         loss = TriggerLoss(model, 255.0 if args.scaling == "raw" else 1.0)

@@ -21,7 +21,7 @@ from bdeval.cli import add_badnet_args  # noqa: E402
 from bdeval.datasets import load_dataset  # noqa: E402
 from bdeval.errors import InputError, run_cli  # noqa: E402
 from bdeval.inference import scale  # noqa: E402
-from bdeval.neural_cleanse import core as nc_core, scan as nc_scan, store as nc_store  # noqa: E402
+from bdeval.neural_cleanse import augment, core as nc_core, scan as nc_scan, store as nc_store  # noqa: E402
 
 
 def parse_args(argv):
@@ -66,12 +66,13 @@ def main(argv=None):
     if n_pool < 1:
         raise InputError(args.clean_validation, "no clean image of another class to optimize on")
     logging.info(
-        "%s: labels %d-%d, schedule %s, %d images per label, %d labels per batch",
+        "%s: labels %d-%d, schedule %s, %d images per label (%s), %d labels per batch",
         args.badnet,
         args.first,
         args.last,
         args.schedule,
         n_pool,
+        augment.describe(settings),
         label_batch,
     )
     pattern_scale = 255.0 if args.scaling == "raw" else 1.0

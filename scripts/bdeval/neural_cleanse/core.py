@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from .. import INPUT_SHAPE
+from . import augment
 
 EPSILON = 1e-7  # Keras' epsilon, as in the original tanh mapping
 
@@ -50,6 +51,8 @@ SCHEDULES = {
         "early_stop_needs_up_down": True,
         "early_stop_counts_failures": True,
         "mask_init_max": 1.0,
+        "augment_flip": False,
+        "augment_shift": 0,
     },
     "default": {
         "images_per_label": 64,
@@ -70,9 +73,13 @@ SCHEDULES = {
         "early_stop_needs_up_down": False,
         "early_stop_counts_failures": False,
         "mask_init_max": 1.0,
+        "augment_flip": True,
+        "augment_shift": 2,
     },
 }
-SCHEDULES["refine"] = dict(SCHEDULES["original"], images_per_label=64, epoch_steps=2, epochs=400)
+SCHEDULES["refine"] = dict(
+    SCHEDULES["original"], images_per_label=64, epoch_steps=2, epochs=400, augment_flip=True, augment_shift=2
+)
 ADAM_EPSILON = 1e-7
 MB_PER_IMAGE_STEP = 1.0  # forward + backward working memory of one DeepID image, roughly
 
@@ -210,8 +217,10 @@ def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=Non
     """
     labels = [int(y) for y in labels]
     n_pool = pool_size(settings, y_clean)
+    views = augment.Views(x_clean, settings.get("augment_flip", False), settings.get("augment_shift", 0))
     inits = [init_label(seed, y, y_clean, n_pool, settings["mask_init_max"]) for y in labels]
-    pools = np.stack([s[0] for s in inits])
+    pools = np.stack([augment.expand(s[0], views.n_variants) for s in inits])
+    n_pool = pools.shape[1]
     mask_w = np.stack([s[1] for s in inits])
     pattern_w = np.stack([s[2] for s in inits])
     rngs = [s[3] for s in inits]
@@ -239,7 +248,7 @@ def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=Non
         for k in range(n_batches):
             idx = order[:, k * batch : (k + 1) * batch]
             lam = np.asarray([schedules[i].cost for i in active], np.float32)
-            out = loss(mask_w[active], pattern_w[active], x_clean[idx], targets[active], lam)
+            out = loss(mask_w[active], pattern_w[active], views(idx), targets[active], lam)
             opt_mask.step(mask_w, out["grad_mask"], active)
             opt_pattern.step(pattern_w, out["grad_pattern"], active)
             acc_sum += out["acc"]
