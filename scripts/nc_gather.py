@@ -6,13 +6,11 @@ gallery of the flagged triggers next to ordinary ones.
 
 Verdict: with refinement, the median and MAD of the refined reference sample decide (the
 screening norms only choose what to refine); without, the paper's MAD over the screening norms.
-A label passing the paper's test is flagged only if a trigger that small is also unexpected among
-that many ordinary labels: the chance that on a clean net of N labels the smallest trigger stands
-as far below the reference (log-normal null, simulated with the same reference size,
-bdeval.neural_cleanse.refine.smallest_chance) is below --alpha. The others are weak flags,
-reported but not acted on (the smallest of 1283 ordinary labels' norms reach indices 2-3.7, and
-on 16 labels the smallest reaches index 2 on about 40 % of clean nets); repairs read `flagged`
-only."""
+On scans of over MANY_LABELS labels a label passing the paper's test is flagged only if its
+trigger also stands apart: at most 1/--separation the size of the smallest trigger not flagged
+(bdeval.neural_cleanse.refine.separated). The others are weak flags, reported but not acted on
+(the smallest of 1283 ordinary labels' norms reach indices 2-3.7 there, close together); repairs
+read `flagged` only."""
 
 import argparse
 import logging
@@ -33,6 +31,7 @@ from bdeval.outputs import read_json, write_csv, write_json  # noqa: E402
 from nc_select import read_screen  # noqa: E402
 
 N_ORDINARY_SHOWN = 3
+MANY_LABELS = 100  # above this many scanned labels, flags that do not stand apart are weak
 NORMS_COLUMNS = [
     "label",
     "stage",
@@ -41,7 +40,6 @@ NORMS_COLUMNS = [
     "flagged",
     "weak",
     "log_index",
-    "smallest_chance",
     "screen_l1",
     "screen_index",
     "steps",
@@ -86,12 +84,12 @@ def parse_args(argv):
         "--near", type=float, default=1.5, help="indices from here to the threshold are reported as undecided"
     )
     parser.add_argument(
-        "--alpha",
+        "--separation",
         type=float,
-        default=0.05,
-        help="a label passing the threshold is flagged only if the chance that the smallest of "
-        "that many ordinary labels' triggers is as small is below ALPHA; the others are weak "
-        "flags, reported but not acted on",
+        default=2.0,
+        help="on scans of over {} labels, a label passing the threshold is flagged only if its "
+        "trigger is at most 1/SEPARATION the size of the smallest trigger not flagged; the others "
+        "are weak flags, reported but not acted on".format(MANY_LABELS),
     )
     parser.add_argument("--out-csv", required=True)
     parser.add_argument("--out-npz", required=True)
@@ -146,7 +144,7 @@ def final_table(screen, refined, plan, screen_index, screen_summary, threshold):
     return rows, test
 
 
-def write_norms(path, screen, rows, screen_index, flagged, weak, logs, chances):
+def write_norms(path, screen, rows, screen_index, flagged, weak, logs):
     write_csv(
         path,
         NORMS_COLUMNS,
@@ -159,7 +157,6 @@ def write_norms(path, screen, rows, screen_index, flagged, weak, logs, chances):
                 int(r["label"] in flagged),
                 int(r["label"] in weak),
                 "{:.4f}".format(logs[r["label"]]) if r["label"] in logs else "",
-                "{:.3g}".format(chances[r["label"]]) if r["label"] in chances else "",
                 "{:.4f}".format(s["l1_norm"]),
                 "{:.4f}".format(screen_index[s["label"]]),
                 r["steps"],
@@ -189,8 +186,6 @@ def gallery_entries(rows, test, details, flagged):
         kind = ("FLAGGED" if label in flagged else "weak flag") if label in test["flagged"] else "ordinary"
         lines = ["{} {}".format(kind, label), "L1 {:.0f} AI {:.1f}".format(r["l1_norm"], index)]
         extra = details.get(label, {})
-        if extra.get("smallest_chance") is not None:
-            lines.append("chance {:.2g}".format(extra["smallest_chance"]))
         if extra.get("test_attack_success") is not None:
             lines.append("test ASR {:.0%}".format(extra["test_attack_success"]))
         for trigger, overlap in sorted(extra.get("overlap", {}).items()):
@@ -251,15 +246,10 @@ def main(argv=None):
     targets = [] if args.clean_control else sorted({t for _, t, _ in args.poisoned})
     extra = {"clean_control": True} if args.clean_control else {}
     confident = list(test["flagged"])
-    # every label of the final statistic: the chance of a trigger that small among N ordinary ones
-    reference = [refined[y]["l1_norm"] for y in plan["reference"]] if refined else list(screen_norms)
-    final = [r for stage, r, _ in rows if stage != "screen" or not refined]
-    n_candidates = 0 if not refined or plan["all_labels"] else len(plan["candidates"])
-    chance = nc_refine.smallest_chance([r["l1_norm"] for r in final], reference, args.n_classes, n_candidates)
-    chances = {r["label"]: float(c) for r, c in zip(final, chance)}
-    for label, detail in details.items():
-        detail["smallest_chance"] = chances[label]
-    confident = [y for y in test["flagged"] if chances[y] < args.alpha]
+    if args.n_classes > MANY_LABELS:
+        final = {r["label"]: r["l1_norm"] for stage, r, _ in rows if stage != "screen" or not refined}
+        confident = nc_refine.separated(test["flagged"], final, args.separation)
+        confident = [y for y in test["flagged"] if y in confident]  # largest index first
     summary = {
         "badnet": args.badnet,
         "n_classes": args.model_classes or args.n_classes,
@@ -270,7 +260,7 @@ def main(argv=None):
         "weak": [y for y in test["flagged"] if y not in confident],
         "paper_flagged": test["flagged"],
         "anomaly_index": {str(y): test["index"][y] for y in test["flagged"]},
-        "alpha": args.alpha,
+        "separation": args.separation if args.n_classes > MANY_LABELS else None,
         "median_l1": test["median_l1"],
         "mad_scale": test["mad_scale"],
         "max_anomaly_index": test["max_anomaly_index"],
@@ -278,7 +268,7 @@ def main(argv=None):
         "flagged_details": {str(y): d for y, d in details.items()},
         "known_targets": targets,
         "missed_targets": [t for t in targets if t not in confident],
-        "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"], logs, chances),
+        "targets": target_report(targets, rows, screen_norms, screen_index, test["median_l1"], logs),
         "screen": {
             "flagged": screen_summary["flagged"],
             "median_l1": screen_summary["median_l1"],
@@ -307,7 +297,7 @@ def main(argv=None):
     logging.info("%s: %s", args.badnet, summary["verdict"])
     if summary["missed_targets"]:
         logging.warning("%s: known target(s) %s not flagged", args.badnet, summary["missed_targets"])
-    write_norms(args.out_csv, screen, rows, screen_index, set(confident), set(summary["weak"]), logs, chances)
+    write_norms(args.out_csv, screen, rows, screen_index, set(confident), set(summary["weak"]), logs)
     nc_store.save_results(args.out_npz, [r for _, r, _ in rows], dict(meta, method=summary["method"]))
     save_gallery(
         args.out_png,

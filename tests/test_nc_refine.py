@@ -229,22 +229,13 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     assert summary_control["verdict"].endswith(
         "clean control (no backdoor planted): every flag is a false alarm."
     )
-    # above the paper's threshold but (with an alpha no chance is below) not unexpected among
-    # that many labels on a scan of over 100: weak, neither a flag (repairs read `flagged`) nor a
-    # clean bill
-    assert summary["flagged_details"]["3"]["smallest_chance"] == 1.0 / (nc_refine.NULL_SIMULATIONS + 1)
+    # above the paper's threshold but not standing apart on a scan of over 100 labels: weak, which
+    # is neither a flag (repairs read `flagged`) nor a clean bill
     assert n > 100
     weak_json = tmp_path / "weak.json"
     weak_csv = tmp_path / "weak.csv"
-    weak_part = tmp_path / "weak_part.npz"  # the target refined to 36 instead of 3
-    nc_store.save_results(
-        weak_part,
-        [dict(r, l1_norm=36.0, restart_l1=[36.0]) if r["label"] == 3 else r for r in refined],
-        dict(meta, settings={"epochs": 400}),
-    )
     args = [str(weak_json) if a == str(out["json"]) else a for a in gather_args]
-    args = [str(weak_part) if a == str(part) else a for a in args]
-    args = [str(weak_csv) if a == str(out["csv"]) else a for a in args]
+    args = [str(weak_csv) if a == str(out["csv"]) else a for a in args] + ["--separation", "1000"]
     assert run_script("nc_gather.py", *args).returncode == 0
     weak = json.loads(weak_json.read_text())
     assert weak["flagged"] == [] and weak["weak"] == [3] == weak["paper_flagged"]
@@ -254,12 +245,6 @@ def test_select_and_gather_on_synthetic_stages(tmp_path):
     assert "NOT flagged: 3 (index {:.2f}, weak)".format(weak["anomaly_index"]["3"]) in weak["verdict"]
     weak_rows = {line.split(",")[0]: line.split(",") for line in weak_csv.read_text().splitlines()}
     assert weak_rows["label"][4:6] == ["flagged", "weak"] and weak_rows["3"][4:6] == ["0", "1"]
-    assert "among 120 ordinary labels the smallest trigger is expected about this small" in weak["verdict"]
-    chance = nc_refine.smallest_chance([36.0], [screen[y] / 2.0 for y in chosen["reference"]], n, 4)[0]
-    assert weak["flagged_details"]["3"]["smallest_chance"] == pytest.approx(chance) and chance >= 0.05
-    assert float(weak_rows["3"][weak_rows["label"].index("smallest_chance")]) == pytest.approx(
-        chance, rel=1e-2
-    )
     assert out["csv"].read_text().splitlines()[4].split(",")[4:6] == ["1", "0"]  # label 3, flagged
     # the median is the refined reference's, not the screening's
     reference = [screen[y] / 2.0 for y in chosen["reference"]]
@@ -270,27 +255,13 @@ def y_is_candidate(y, plan):
     return y in plan["candidates"]
 
 
-def test_the_chance_of_a_trigger_that_small_among_many_ordinary_labels():
-    rng = np.random.RandomState(3)
-    reference = np.exp(rng.normal(5.0, 0.3, 48))
-    z = nc_refine.robust_z([np.exp(5.0)], reference)
-    assert abs(z[0]) < 0.5 and nc_refine.smallest_chance(np.exp(5.0), reference, 1283)[0] == 1.0
-    far, near = np.exp(np.median(np.log(reference)) - np.array([8.0, 3.0]) * 0.3)
-    chances = nc_refine.smallest_chance([far, near], reference, 1283, 16)
-    assert chances[0] < 0.01 < 0.3 < chances[1]  # 8 SDs below: rare among 1283; 3 below: usual
-    assert nc_refine.smallest_chance([near], reference, 100)[0] < chances[1]  # fewer labels: rarer
-    assert list(nc_refine.smallest_chance([far, near], reference, 1283, 16)) == list(chances)  # seeded
-    # calibrated under its model: on clean nets of 1283 log-normal labels, the 16 smallest set
-    # aside and 48 of the others as reference, the smallest label's chance is below 0.05 in
-    # about 5 % of the nets (the plain normal tail, ignoring the small reference's noise, gives ~23 %)
-    false_alarms = 0
-    for _ in range(200):
-        logs = rng.normal(5.0, 0.3, 1283)
-        order = np.argsort(logs)
-        sample = np.exp(logs[rng.choice(order[16:], 48, replace=False)])
-        false_alarms += nc_refine.smallest_chance(np.exp(logs[order[0]]), sample, 1283, 16)[0] < 0.05
-    assert 0.01 <= false_alarms / 200.0 <= 0.11
-    assert nc_refine.smallest_chance([10.0], [50.0, 50.0, 50.0], 100)[0] < 0.001  # no spread: below is rare
+def test_only_a_block_of_triggers_standing_apart_is_flagged():
+    norms = {0: 10.0, 1: 12.0, 2: 40.0, 3: 45.0, 4: 50.0, 5: 100.0}
+    assert nc_refine.separated([0, 1, 2], norms, 2.0) == [0, 1]  # 12 x 2 <= 40; 40 x 2 > 45
+    assert nc_refine.separated([2, 0], norms, 2.0) == []  # 0 stands close to 1 (not a candidate)
+    assert nc_refine.separated([0, 1], norms, 4.0) == []  # 10 x 4 > 12: nothing stands apart
+    assert nc_refine.separated([2, 3], norms, 2.0) == []  # the tail's smallest, close together
+    assert nc_refine.separated([], norms, 2.0) == []
 
 
 def test_restarts_keep_the_median_run_and_every_norm():

@@ -219,31 +219,23 @@ def scans(demo16, tmp_path_factory):
     return out
 
 
-def test_single_target_badnet_its_target_smallest_and_never_an_ordinary_label_flagged(scans):
+def test_single_target_badnet_is_flagged_at_its_target(scans):
     root, summary = scans["single"]
-    assert set(summary["flagged"]) <= {0} and 0 in summary["paper_flagged"], summary
-    assert summary["targets"]["0"]["rank"] == 1
+    assert summary["flagged"] == [0], summary
+    assert summary["missed_targets"] == []
     with open(str(root / "norms.csv")) as handle:
-        rows = [line.split(",") for line in handle.read().splitlines()]
-    header = rows[0]
+        rows = handle.read().splitlines()
+    header = rows[0].split(",")
     assert header[:5] == ["label", "stage", "l1_norm", "anomaly_index", "flagged"]
-    assert len(rows) == 17 and rows[1][1] == "screen"
-    chance = {int(r[0]): float(r[header.index("smallest_chance")]) for r in rows[1:]}
-    assert min(chance, key=chance.get) == 0  # the target's trigger is the least expected one
-    flagged = summary["flagged"] == [0]
-    assert (chance[0] < summary["alpha"]) == flagged and summary["missed_targets"] == ([] if flagged else [0])
-    assert summary["method"] == "screen" and summary["verdict"].startswith(
-        "Backdoor target(s) flagged: 0" if flagged else "Weak, NOT flagged: 0"
-    )
+    assert len(rows) == 17 and rows[1].split(",")[1:5:3] == ["screen", "1"]
+    assert summary["method"] == "screen" and summary["verdict"].startswith("Backdoor target(s) flagged: 0")
     assert (root / "gallery.png").stat().st_size > 1000
 
 
 def test_clean_control_is_not_flagged(scans):
     _, summary = scans["clean"]
     assert summary["flagged"] == [], summary
-    # on 16 labels the smallest trigger often passes the paper's index 2 by chance: weak at most
-    assert set(summary["weak"]) == set(summary["paper_flagged"])
-    assert all(d["smallest_chance"] >= summary["alpha"] for d in summary["flagged_details"].values())
+    assert summary["max_anomaly_index"] < 2
 
 
 def test_mitigation_rows_and_goodnet(scans, demo16, tmp_path):
@@ -253,9 +245,6 @@ def test_mitigation_rows_and_goodnet(scans, demo16, tmp_path):
     for name in ("single", "clean"):
         root, summary = scans[name]
         spec, rows = tmp_path / (name + "_goodnet.json"), tmp_path / (name + "_rows.json")
-        if name == "single":  # the filter of the target (the screening alone may call it weak)
-            summary = dict(summary, flagged=[0])
-        (tmp_path / (name + "_nc.json")).write_text(json.dumps(summary))
         run(
             "nc_mitigate.py",
             *(
@@ -264,7 +253,7 @@ def test_mitigation_rows_and_goodnet(scans, demo16, tmp_path):
                     "--drop",
                     10,
                     "--summary",
-                    tmp_path / (name + "_nc.json"),
+                    root / "nc.json",
                     "--triggers",
                     root / "triggers.npz",
                     "--threads",

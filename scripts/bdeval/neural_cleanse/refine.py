@@ -69,57 +69,22 @@ def test(refined, reference, threshold=mad.DEFAULT_THRESHOLD):
     }
 
 
-NULL_SIMULATIONS = 2000  # simulated clean nets behind each chance (its resolution: 1/2001)
-_NULLS = {}  # (n_labels, n_reference, n_candidates, sims) -> sorted null_smallest_z
+def separated(candidates, norms, ratio):
+    """The labels flagged with confidence among `candidates` (labels passing the paper's test):
+    the largest block of the k smallest candidates whose every trigger is at most 1/ratio the
+    size of the smallest trigger outside the block (norms: {label: L1} of the labels of the final
+    statistic). Empty when no block stands apart.
 
-
-def robust_z(norms, reference):
-    """Distances below the reference's median on the log scale, in units of 1.4826 x MAD of the
-    reference's log norms (positive = smaller than the median; the paper's index on log norms)."""
-    logs = np.log(np.maximum(np.asarray(reference, np.float64), 1e-6))
-    median = float(np.median(logs))
-    scale = float(mad.CONSISTENCY * np.median(np.abs(logs - median)))
-    values = median - np.log(np.maximum(np.asarray(norms, np.float64), 1e-6))
-    if scale > 0:
-        return values / scale
-    return np.where(values > 0, np.inf, 0.0)
-
-
-def null_smallest_z(n_labels, n_reference, n_candidates, sims=NULL_SIMULATIONS, seed=0):
-    """robust_z of the smallest label on `sims` simulated clean nets: n_labels ordinary labels
-    with log-normal norms, the n_candidates smallest set aside as candidates and a random
-    reference sample of n_reference of the others, as the two-stage scan chooses them. Scale-free,
-    so it holds for any median and spread; it carries the noise of a small reference's MAD."""
-    rng = np.random.RandomState([int(seed), int(n_labels), int(n_reference), int(n_candidates)])
-    out = np.empty(int(sims))
-    for i in range(int(sims)):
-        logs = rng.normal(size=int(n_labels))
-        order = np.argsort(logs)
-        rest = order[int(n_candidates) :] if n_labels - n_candidates >= n_reference else order
-        chosen = rng.choice(rest, int(n_reference), replace=False) if n_reference < len(rest) else rest
-        reference = np.exp(logs[chosen])
-        out[i] = robust_z(np.exp(logs[order[0]]), reference)
-    return out
-
-
-def smallest_chance(norms, reference, n_labels, n_candidates=0, sims=NULL_SIMULATIONS):
-    """Per norm: the chance that on a net of `n_labels` ordinary labels the smallest trigger
-    stands at least this far below the reference (robust_z), counting the noise of the reference
-    sample itself (null_smallest_z; a Monte Carlo p-value, seeded: the same inputs give the same
-    chance).
-
-    On 1283 labels the smallest ordinary triggers naturally lie 2-3 MADs below the median, so
-    the paper's per-label test (index above 2, about 2 % per label) flags some on every net. This
-    asks whether ANY of that many ordinary labels would be expected so small: a norm whose chance
-    is below alpha stands out from all of them. Log scale: norms are positive and right-skewed;
-    their logarithms are closer to symmetric."""
-    key = (int(n_labels), len(reference), int(n_candidates), int(sims))
-    if key not in _NULLS:
-        _NULLS[key] = np.sort(null_smallest_z(*key))
-    null = _NULLS[key]
-    z = np.atleast_1d(robust_z(norms, reference))
-    exceeding = len(null) - np.searchsorted(null, z, side="left")
-    return (1.0 + exceeding) / (len(null) + 1.0)
+    On 1283 labels the smallest ordinary triggers lie close together (consecutive ratios up to
+    1.33 on the five real nets), so a label passing the paper's test but not standing apart from
+    its nearest neighbour cannot be told from the smallest of many ordinary labels."""
+    order = sorted(candidates, key=lambda y: (norms[y], y))
+    for k in range(len(order), 0, -1):
+        block = set(order[:k])
+        rest = [n for y, n in norms.items() if y not in block]
+        if not rest or max(norms[y] for y in block) * ratio <= min(rest):
+            return sorted(block, key=lambda y: (norms[y], y))
+    return []
 
 
 def log_index(refined, reference):

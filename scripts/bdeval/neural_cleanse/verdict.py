@@ -3,7 +3,7 @@
 import numpy as np
 
 
-def target_report(targets, rows, screen_norms, screen_index, median, logs=None, chances=None):
+def target_report(targets, rows, screen_norms, screen_index, median, logs=None):
     """{target: stage, norm, index, flagged-ness and ranks} for every known target.
 
     rows: per label (stage, result, final index); rank 1 = the smallest norm. screen_rank is
@@ -24,7 +24,6 @@ def target_report(targets, rows, screen_norms, screen_index, median, logs=None, 
             "anomaly_index": float(index),
             "below_median": bool(result["l1_norm"] < median),
             "log_index": (logs or {}).get(t),
-            "smallest_chance": (chances or {}).get(t),
             "screen_l1": float(screen_norms[t]),
             "screen_index": float(screen_index[t]),
             "screen_rank": int(np.sum(screen_norms < screen_norms[t])) + 1,
@@ -66,21 +65,13 @@ def describe(summary):
             )
         )
     if weak:
-        details = summary.get("flagged_details", {})
         words.append(
-            "Weak, NOT flagged: {}: above the paper's threshold {:g}, but among {} ordinary labels "
-            "the smallest trigger is expected about this small (chance {} of one so small, not "
-            "below alpha {:g}); these labels are neither cleared nor acted on.".format(
+            "Weak, NOT flagged: {}: above the paper's threshold {:g}, but the trigger is not "
+            "{:g}x smaller than the next label's, as the smallest of many ordinary labels' "
+            "triggers also are; these labels are neither cleared nor acted on.".format(
                 _labels((y, summary["anomaly_index"][str(y)]) for y in weak),
                 summary["threshold"],
-                summary["labels_scanned"],
-                ", ".join(
-                    "{:.2g}".format(details[str(y)]["smallest_chance"])
-                    for y in weak
-                    if "smallest_chance" in details.get(str(y), {})
-                )
-                or "unknown",
-                summary.get("alpha") or 0.05,
+                summary.get("separation") or 2,
             )
         )
     if not flagged and not weak:
