@@ -153,13 +153,13 @@ rule nc_gather:
         ),
         threshold=NC["threshold"],
         near=NC["near_threshold"],
-        alpha=NC["alpha"],
+        separation=NC["separation"],
     shell:
         f"{PYTHON} {SCRIPTS}/nc_gather.py"
         " {input.shards} {params.refined}"
         " --badnet {wildcards.badnet} --n-classes {params.n_labels}"
         " --model-classes {params.n_classes} {params.poisoned} {params.trigger_rows} {params.control}"
-        " --threshold {params.threshold} --near {params.near} --alpha {params.alpha}"
+        " --threshold {params.threshold} --near {params.near} --separation {params.separation}"
         " --out-csv {output.norms} --out-npz {output.triggers} --out-json {output.summary}"
         " --out-png {output.gallery} > {log} 2>&1"
 

@@ -232,10 +232,12 @@ def test_single_target_badnet_is_flagged_at_its_target(scans):
     assert (root / "gallery.png").stat().st_size > 1000
 
 
-def test_clean_control_is_not_flagged(scans):
-    _, summary = scans["clean"]
-    assert summary["flagged"] == [], summary
-    assert summary["max_anomaly_index"] < 2
+def test_clean_control_screening_flags_nothing_standing_out_as_the_target(scans):
+    # on 16 labels the screening's smallest trigger can pass the paper's index 2 by chance (the
+    # workflow's verdict is the two-stage one, below); it must not stand out as the target does
+    _, clean = scans["clean"]
+    _, single = scans["single"]
+    assert clean["max_anomaly_index"] < single["anomaly_index"]["0"], clean["verdict"]
 
 
 def test_mitigation_rows_and_goodnet(scans, demo16, tmp_path):
@@ -378,4 +380,4 @@ def test_two_stage_verdict_on_the_demo(scans, demo16, tmp_path):
     # the clean control: refined too, and nothing on it stands out as far as the real target
     clean = refine(demo16, "clean", scans["clean"][0], tmp_path / "clean")
     assert clean["method"] == "screen+refine"
-    assert clean["max_anomaly_index"] < single["anomaly_index"]["0"], clean["verdict"]
+    assert clean["flagged"] == [] and clean["max_anomaly_index"] < 2, clean["verdict"]
