@@ -86,7 +86,7 @@ def parse_args(argv):
     parser.add_argument(
         "--separation",
         type=float,
-        default=1.4,
+        default=2.0,
         help="on scans of over {} labels, a label passing the threshold is flagged only if its "
         "trigger is at most 1/SEPARATION the size of the smallest trigger not flagged; the others "
         "are weak flags, reported but not acted on".format(MANY_LABELS),

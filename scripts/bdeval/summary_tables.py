@@ -203,7 +203,7 @@ def markdown(flat, mad_rows=()):
             "## Neural Cleanse: MAD outlier test",
             "",
             "Flagged: anomaly index above `neural_cleanse.threshold` (paper: 2), and on scans of "
-            "over 100 labels a trigger `separation` (1.4) times smaller than the smallest one not "
+            "over 100 labels a trigger `separation` (2) times smaller than the smallest one not "
             "flagged; weak: passes the paper's threshold but does not stand apart, as the smallest "
             "of 1283 ordinary labels' triggers: reported, not flagged, not acted on; undecided: below the median with an index from `near_threshold` to the threshold; "
             "target rank: of the known target's trigger norm, 1 = smallest. results/mad.csv has "

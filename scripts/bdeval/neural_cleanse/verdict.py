@@ -71,7 +71,7 @@ def describe(summary):
             "triggers also are; these labels are neither cleared nor acted on.".format(
                 _labels((y, summary["anomaly_index"][str(y)]) for y in weak),
                 summary["threshold"],
-                summary.get("separation") or 1.4,
+                summary.get("separation") or 2,
             )
         )
     if not flagged and not weak:
