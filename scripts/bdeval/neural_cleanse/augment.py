@@ -24,7 +24,7 @@ def variants(flip, shift):
 
 def describe(settings):
     """The views a schedule's settings ask for, in words (for the job logs)."""
-    flip, shift = settings.get("augment_flip", False), settings.get("augment_shift", 0)
+    flip, shift = settings["augment_flip"], settings["augment_shift"]
     if not flip and not shift:
         return "as they are"
     words = (["mirrored"] if flip else []) + (["moved up to {} px".format(shift)] if shift else [])

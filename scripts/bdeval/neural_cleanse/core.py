@@ -217,7 +217,7 @@ def reverse_engineer(loss, x_clean, y_clean, labels, settings, seed, on_done=Non
     """
     labels = [int(y) for y in labels]
     n_pool = pool_size(settings, y_clean)
-    views = augment.Views(x_clean, settings.get("augment_flip", False), settings.get("augment_shift", 0))
+    views = augment.Views(x_clean, settings["augment_flip"], settings["augment_shift"])
     inits = [init_label(seed, y, y_clean, n_pool, settings["mask_init_max"]) for y in labels]
     pools = np.stack([augment.expand(s[0], views.n_variants) for s in inits])
     n_pool = pools.shape[1]
